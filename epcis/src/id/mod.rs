@@ -1,0 +1,1 @@
+//! GS1 identifiers (issue 2): EPC URIs, GS1 Digital Link, element strings, GTIN/NDC, CSET 82.

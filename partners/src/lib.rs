@@ -1,0 +1,1 @@
+//! Trading-partner identity (issue 3).

@@ -1,0 +1,1 @@
+//! dscsa-exchange server library.

@@ -1,7 +1,24 @@
 //! EPCIS 1.2/2.0 for DSCSA: one typed model, the XML and JSON-LD codecs, GS1 identifiers and the
 //! CBV 2.0 event hash ID.
 //!
-//! The crate is pure: no I/O beyond `std::io::Read` handed in by the caller, no async, no SQL, no
-//! HTTP. Everything that reads untrusted bytes returns a typed error that names where the defect is.
+//! The crate is pure: no I/O beyond the `std::io::BufRead` a caller hands in, no async, no SQL,
+//! no HTTP. Everything that reads untrusted bytes returns a typed [`DecodeError`] that names
+//! where the defect is.
+#![warn(missing_docs)]
+#![warn(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
+pub mod cbv;
+pub mod encode;
+mod error;
 pub mod id;
+mod limits;
+pub mod model;
+
+pub use error::{DecodeError, DecodeResult, Position, Problem};
+pub use limits::Limits;
+pub use model::{Document, EpcisVersion, Event, EventKind};

@@ -17,6 +17,7 @@ mod decode;
 pub mod encode;
 mod error;
 pub mod id;
+mod hash;
 mod jsonld;
 mod limits;
 pub mod model;
@@ -24,6 +25,7 @@ mod time;
 mod validate;
 pub mod xml;
 
+pub use hash::{event_hash_id, event_hash_id_ignoring, hash_prehash, prehash, prehash_ignoring};
 pub use decode::{Syntax, decode, decode_stream, decode_with, detect};
 pub use error::{DecodeError, DecodeResult, Position, Problem};
 pub use limits::Limits;

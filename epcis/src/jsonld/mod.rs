@@ -73,6 +73,7 @@ fn drive<'de, R: serde_json::de::Read<'de>>(
         count: 0,
         head: Document::default(),
         header: None,
+        ignore_fields: Vec::new(),
     };
     let result = DocSeed(&mut state)
         .deserialize(&mut *de)
@@ -109,6 +110,14 @@ fn drive<'de, R: serde_json::de::Read<'de>>(
         return Err(DecodeError::new(position, problem));
     }
     state.flush_held()?;
+    state.head.hash_ignore = state
+        .ignore_fields
+        .iter()
+        .map(|f| {
+            let n = state.ctx.resolve(f);
+            (n.namespace, n.local)
+        })
+        .collect();
     if let Some(h) = state.header.take() {
         state.head.header = header::header(&state.ctx, &h, limits)?;
     }
@@ -162,6 +171,7 @@ struct State<'a> {
     count: u64,
     head: Document,
     header: Option<Value>,
+    ignore_fields: Vec<String>,
 }
 
 impl State<'_> {
@@ -258,6 +268,13 @@ impl<'de> Visitor<'de> for DocSeed<'_, '_> {
                     st.head.creation_date = event::scalar(&v);
                 }
                 "epcisHeader" => st.header = Some(map.next_value()?),
+                k if k == "ignoreFields" || k.ends_with(":ignoreFields") => {
+                    let v: Value = map.next_value()?;
+                    if let Value::Array(items) = v {
+                        st.ignore_fields
+                            .extend(items.iter().filter_map(|i| i.as_str().map(str::to_owned)));
+                    }
+                }
                 "epcisBody" => map.next_value_seed(BodySeed(st, "/epcisBody"))?,
                 _ => {
                     let v: Value = map.next_value()?;
@@ -324,6 +341,13 @@ impl<'de> Visitor<'de> for BodySeed<'_, '_> {
                 "queryName" => {
                     let v: Value = map.next_value()?;
                     st.head.query_name = event::scalar(&v);
+                }
+                k if k == "ignoreFields" || k.ends_with(":ignoreFields") => {
+                    let v: Value = map.next_value()?;
+                    if let Value::Array(items) = v {
+                        st.ignore_fields
+                            .extend(items.iter().filter_map(|i| i.as_str().map(str::to_owned)));
+                    }
                 }
                 "subscriptionID" => {
                     let v: Value = map.next_value()?;

@@ -190,6 +190,15 @@ impl<R: BufRead> XmlEvents<R> {
                     continue;
                 }
                 Frame::Root if unqualified && local == "EPCISBody" => Frame::Body,
+                Frame::Root if local == "ignoreFields" => {
+                    if !empty {
+                        self.reader.read_subtree(&mut node)?;
+                    }
+                    self.head
+                        .hash_ignore
+                        .extend(node.children.into_iter().map(|c| (c.ns, c.local)));
+                    continue;
+                }
                 Frame::Body if unqualified && local == "EventList" => Frame::Events,
                 Frame::Body if unqualified && local == "VocabularyList" => {
                     // EPCISMasterDataDocument: the body holds vocabularies.
@@ -204,13 +213,16 @@ impl<R: BufRead> XmlEvents<R> {
                     decode::master_data(wrapper, &mut self.head.header.master_data);
                     continue;
                 }
-                Frame::Body | Frame::Results
+                // Query documents: some producers omit EPCISBody/QueryResults.
+                Frame::Root | Frame::Body | Frame::Results
                     if local == "QueryResults" || local == "resultsBody" =>
                 {
                     Frame::Results
                 }
                 Frame::Results if local == "EventList" => Frame::Events,
-                Frame::Results if local == "queryName" || local == "subscriptionID" => {
+                Frame::Root | Frame::Results
+                    if local == "queryName" || local == "subscriptionID" =>
+                {
                     if !empty {
                         self.reader.read_subtree(&mut node)?;
                     }

@@ -10,7 +10,10 @@ use std::borrow::Cow;
 use crate::time::DateTime;
 
 const VOCAB: [(&str, &str); 5] = [
-    ("urn:epcglobal:cbv:bizstep:", "https://ref.gs1.org/cbv/BizStep-"),
+    (
+        "urn:epcglobal:cbv:bizstep:",
+        "https://ref.gs1.org/cbv/BizStep-",
+    ),
     ("urn:epcglobal:cbv:disp:", "https://ref.gs1.org/cbv/Disp-"),
     ("urn:epcglobal:cbv:btt:", "https://ref.gs1.org/cbv/BTT-"),
     ("urn:epcglobal:cbv:sdt:", "https://ref.gs1.org/cbv/SDT-"),
@@ -145,7 +148,9 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(python_float_str(input).as_deref(), Some(want), "{input}");
         }
-        for not_number in ["", "abc", "1_", "_1", "1__0", "inf", "nan", "1e", "e5", "1.2.3", "0x10", "A123", "."] {
+        for not_number in [
+            "", "abc", "1_", "_1", "1__0", "inf", "nan", "1e", "e5", "1.2.3", "0x10", "A123", ".",
+        ] {
             assert_eq!(python_float_str(not_number), None, "{not_number}");
         }
     }

@@ -188,9 +188,9 @@ pub(crate) fn in_order(children: &mut Vec<Node<'_>>, order: &'static [Field], ou
 }
 
 fn should_sort(children: &[Node<'_>]) -> bool {
-    !children.iter().any(|c| {
-        !c.pair && matches!(c.name.as_ref(), "bizTransaction" | "source" | "destination")
-    })
+    !children
+        .iter()
+        .any(|c| !c.pair && matches!(c.name.as_ref(), "bizTransaction" | "source" | "destination"))
 }
 
 /// The generic path: `name=value` followed by the children, siblings sorted as strings.
@@ -226,7 +226,11 @@ pub(crate) fn remainder(children: Vec<Node<'_>>, out: &mut String) {
     let rest: Vec<_> = children
         .into_iter()
         .filter(|c| {
-            c.pair || !matches!(c.name.as_ref(), "recordTime" | "eventID" | "type" | "errorDeclaration")
+            c.pair
+                || !matches!(
+                    c.name.as_ref(),
+                    "recordTime" | "eventID" | "type" | "errorDeclaration"
+                )
         })
         .collect();
     if !rest.is_empty() {

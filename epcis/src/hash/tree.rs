@@ -136,7 +136,10 @@ fn sensor_fields<'a>(name: &'static str, fields: &'a [SensorField]) -> Node<'a> 
 pub(crate) fn event_children<'a>(ev: &'a Event, ignore: &[(String, String)]) -> Vec<Node<'a>> {
     let mut c = Vec::with_capacity(24);
     c.push(Node::leaf("eventTime", &ev.event_time));
-    c.push(Node::leaf("eventTimeZoneOffset", &ev.event_time_zone_offset));
+    c.push(Node::leaf(
+        "eventTimeZoneOffset",
+        &ev.event_time_zone_offset,
+    ));
     c.extend(
         ev.certification_info
             .iter()
@@ -182,7 +185,10 @@ pub(crate) fn event_children<'a>(ev: &'a Event, ignore: &[(String, String)]) -> 
         children.extend(pd.unset.iter().map(|d| Node::leaf("unset", d)));
         c.push(Node::parent("persistentDisposition", children));
     }
-    for (name, loc) in [("readPoint", &ev.read_point), ("bizLocation", &ev.biz_location)] {
+    for (name, loc) in [
+        ("readPoint", &ev.read_point),
+        ("bizLocation", &ev.biz_location),
+    ] {
         if let Some(loc) = loc {
             let mut children = vec![Node::leaf("id", &loc.id)];
             children.extend(loc.extensions.iter().map(element));
@@ -202,7 +208,11 @@ pub(crate) fn event_children<'a>(ev: &'a Event, ignore: &[(String, String)]) -> 
         c.push(source_dest("sourceList", "source", &ev.sources));
     }
     if !ev.destinations.is_empty() {
-        c.push(source_dest("destinationList", "destination", &ev.destinations));
+        c.push(source_dest(
+            "destinationList",
+            "destination",
+            &ev.destinations,
+        ));
     }
     if !ev.sensor_elements.is_empty() {
         c.push(Node::parent(
@@ -224,14 +234,21 @@ pub(crate) fn event_children<'a>(ev: &'a Event, ignore: &[(String, String)]) -> 
     if let Some(ilmd) = &ev.ilmd {
         c.push(Node::parent(
             "ilmd",
-            ilmd.iter().filter(|e| !is_comment(e)).map(element).collect(),
+            ilmd.iter()
+                .filter(|e| !is_comment(e))
+                .map(element)
+                .collect(),
         ));
     }
     c.extend(
         ev.extensions
             .iter()
             .filter(|e| !is_comment(e))
-            .filter(|e| !ignore.iter().any(|(ns, n)| *ns == e.namespace && *n == e.name))
+            .filter(|e| {
+                !ignore
+                    .iter()
+                    .any(|(ns, n)| *ns == e.namespace && *n == e.name)
+            })
             .map(element),
     );
     c

@@ -38,7 +38,11 @@ pub fn verify_check_digit(full: &str) -> Result<(), IdError> {
 /// [`verify_check_digit`] with the key's name in the error (`GTIN`, `SSCC`, …).
 pub(crate) fn verify(field: &'static str, full: &str) -> Result<(), IdError> {
     require_digits(field, full)?;
-    let Some((body, last)) = full.len().checked_sub(1).and_then(|n| full.split_at_checked(n)) else {
+    let Some((body, last)) = full
+        .len()
+        .checked_sub(1)
+        .and_then(|n| full.split_at_checked(n))
+    else {
         return Err(IdError::Empty { field });
     };
     if body.is_empty() || body.len() > MAX_DIGITS {
@@ -121,12 +125,24 @@ mod tests {
     #[test]
     fn bad_input_is_an_error_not_a_panic() {
         assert!(matches!(check_digit(""), Err(IdError::Empty { .. })));
-        assert!(matches!(check_digit("12a4"), Err(IdError::Charset { found: 'a', .. })));
+        assert!(matches!(
+            check_digit("12a4"),
+            Err(IdError::Charset { found: 'a', .. })
+        ));
         assert!(matches!(check_digit("١٢٣"), Err(IdError::Charset { .. })));
-        assert!(matches!(check_digit(&"1".repeat(18)), Err(IdError::Length { .. })));
-        assert!(matches!(verify_check_digit("7"), Err(IdError::Length { .. })));
+        assert!(matches!(
+            check_digit(&"1".repeat(18)),
+            Err(IdError::Length { .. })
+        ));
+        assert!(matches!(
+            verify_check_digit("7"),
+            Err(IdError::Length { .. })
+        ));
         assert!(matches!(verify_check_digit(""), Err(IdError::Empty { .. })));
-        assert!(matches!(verify_check_digit("12 4"), Err(IdError::Charset { .. })));
+        assert!(matches!(
+            verify_check_digit("12 4"),
+            Err(IdError::Charset { .. })
+        ));
         assert!(verify_check_digit(&"9".repeat(10_000)).is_err());
         // compute() never panics, whatever the bytes.
         let _ = compute(&[0, 255, b'x']);

@@ -27,7 +27,9 @@ pub enum IdError {
         charset: &'static str,
     },
     /// A GS1 key's check digit does not match the digits before it.
-    #[error("{field} {value:?} ends in check digit {found}, but the digits before it give {expected}")]
+    #[error(
+        "{field} {value:?} ends in check digit {found}, but the digits before it give {expected}"
+    )]
     CheckDigit {
         /// The key, e.g. `GTIN`.
         field: &'static str,
@@ -199,7 +201,12 @@ fn show_char(c: char) -> String {
 
 /// Shorthand for the common errors, so the parsers stay readable.
 impl IdError {
-    pub(crate) fn charset(field: &'static str, value: &str, found: char, set: &'static str) -> Self {
+    pub(crate) fn charset(
+        field: &'static str,
+        value: &str,
+        found: char,
+        set: &'static str,
+    ) -> Self {
         Self::Charset {
             field,
             value: shown(value),

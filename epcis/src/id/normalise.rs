@@ -287,32 +287,50 @@ fn is_digits(s: &str) -> bool {
 /// Counts the reference's EPC characters: `[!')(*+,.0-9:;=A-Za-z_-]` or one of its `%HH`
 /// escapes. `Some(())` if `s` is wholly such characters, `min..=max` of them.
 fn epc_units(s: &str, min: usize, max: usize) -> Option<()> {
-    units(s, min, max, |b| {
-        matches!(b, b'!' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b'.' | b'0'..=b'9'
+    units(
+        s,
+        min,
+        max,
+        |b| {
+            matches!(b, b'!' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b'.' | b'0'..=b'9'
             | b':' | b';' | b'=' | b'A'..=b'Z' | b'a'..=b'z' | b'_' | b'-')
-    }, |h, l| match h {
-        b'2' => matches!(l, b'1' | b'2' | b'5'..=b'9' | b'A'..=b'F' | b'a'..=b'f'),
-        b'3' => l.is_ascii_hexdigit(),
-        b'4' | b'6' => matches!(l, b'1'..=b'9' | b'A'..=b'F' | b'a'..=b'f'),
-        b'5' => matches!(l, b'0'..=b'9' | b'A' | b'a' | b'F' | b'f'),
-        b'7' => matches!(l, b'0'..=b'9' | b'A' | b'a'),
-        _ => false,
-    })
+        },
+        |h, l| match h {
+            b'2' => matches!(l, b'1' | b'2' | b'5'..=b'9' | b'A'..=b'F' | b'a'..=b'f'),
+            b'3' => l.is_ascii_hexdigit(),
+            b'4' | b'6' => matches!(l, b'1'..=b'9' | b'A'..=b'F' | b'a'..=b'f'),
+            b'5' => matches!(l, b'0'..=b'9' | b'A' | b'a' | b'F' | b'f'),
+            b'7' => matches!(l, b'0'..=b'9' | b'A' | b'a'),
+            _ => false,
+        },
+    )
 }
 
 /// As [`epc_units`] for the CPI reference: `[0-9A-Z-]` or `%2[3dfDF]`, `%3[0-9]`,
 /// `%4[1-9A-Fa-f]`, `%5[0-9Aa]`.
 fn cpi_units(s: &str, min: usize, max: usize) -> Option<()> {
-    units(s, min, max, |b| matches!(b, b'0'..=b'9' | b'A'..=b'Z' | b'-'), |h, l| match h {
-        b'2' => matches!(l, b'3' | b'd' | b'f' | b'D' | b'F'),
-        b'3' => l.is_ascii_digit(),
-        b'4' => matches!(l, b'1'..=b'9' | b'A'..=b'F' | b'a'..=b'f'),
-        b'5' => matches!(l, b'0'..=b'9' | b'A' | b'a'),
-        _ => false,
-    })
+    units(
+        s,
+        min,
+        max,
+        |b| matches!(b, b'0'..=b'9' | b'A'..=b'Z' | b'-'),
+        |h, l| match h {
+            b'2' => matches!(l, b'3' | b'd' | b'f' | b'D' | b'F'),
+            b'3' => l.is_ascii_digit(),
+            b'4' => matches!(l, b'1'..=b'9' | b'A'..=b'F' | b'a'..=b'f'),
+            b'5' => matches!(l, b'0'..=b'9' | b'A' | b'a'),
+            _ => false,
+        },
+    )
 }
 
-fn units(s: &str, min: usize, max: usize, raw: fn(u8) -> bool, escape: fn(u8, u8) -> bool) -> Option<()> {
+fn units(
+    s: &str,
+    min: usize,
+    max: usize,
+    raw: fn(u8) -> bool,
+    escape: fn(u8, u8) -> bool,
+) -> Option<()> {
     let mut rest = s.as_bytes();
     let mut count = 0usize;
     while !rest.is_empty() {
@@ -360,7 +378,9 @@ const REHOST_KEYS: [&str; 14] = [
 ];
 
 fn normalise_web(uri: &str) -> Option<String> {
-    let after_scheme = uri.strip_prefix("https:").or_else(|| uri.strip_prefix("http:"))?;
+    let after_scheme = uri
+        .strip_prefix("https:")
+        .or_else(|| uri.strip_prefix("http:"))?;
     if !has_key_segment(after_scheme) {
         return None;
     }
@@ -400,15 +420,40 @@ fn has_key_segment(after_scheme: &str) -> bool {
 fn is_gate_key(key: &str) -> bool {
     matches!(
         key,
-        "01" | "gtin" | "8006" | "itip" | "8010" | "cpid" | "414" | "gln" | "417" | "party" | "8017"
-            | "gsrnp" | "8018" | "gsrn" | "255" | "gcn" | "00" | "sscc" | "253" | "gdti" | "401"
-            | "ginc" | "402" | "gsin" | "8003" | "grai" | "8004" | "giai"
+        "01" | "gtin"
+            | "8006"
+            | "itip"
+            | "8010"
+            | "cpid"
+            | "414"
+            | "gln"
+            | "417"
+            | "party"
+            | "8017"
+            | "gsrnp"
+            | "8018"
+            | "gsrn"
+            | "255"
+            | "gcn"
+            | "00"
+            | "sscc"
+            | "253"
+            | "gdti"
+            | "401"
+            | "ginc"
+            | "402"
+            | "gsin"
+            | "8003"
+            | "grai"
+            | "8004"
+            | "giai"
     )
 }
 
 fn starts_with_four_digits_and_more(value: &str) -> bool {
     let b = value.as_bytes();
-    b.get(..4).is_some_and(|d| d.iter().all(u8::is_ascii_digit)) && b.get(4).is_some_and(|&c| c != b'/')
+    b.get(..4).is_some_and(|d| d.iter().all(u8::is_ascii_digit))
+        && b.get(4).is_some_and(|&c| c != b'/')
 }
 
 /// `https://id?gs1?org` where each `?` is any character but a newline (the reference's
@@ -436,8 +481,19 @@ fn is_canonical(s: &str) -> bool {
     };
     matches!(
         key,
-        "01" | "8006" | "8010" | "414" | "417" | "8017" | "8018" | "255" | "00" | "253" | "401"
-            | "402" | "8003" | "8004"
+        "01" | "8006"
+            | "8010"
+            | "414"
+            | "417"
+            | "8017"
+            | "8018"
+            | "255"
+            | "00"
+            | "253"
+            | "401"
+            | "402"
+            | "8003"
+            | "8004"
     ) && starts_with_four_digits_and_more(value)
 }
 
@@ -446,7 +502,10 @@ fn leading_digits(s: &str) -> usize {
 }
 
 fn pad_gtin(s: &mut String) {
-    let Some(n) = after_host(s).and_then(|r| r.strip_prefix("/01/")).map(leading_digits) else {
+    let Some(n) = after_host(s)
+        .and_then(|r| r.strip_prefix("/01/"))
+        .map(leading_digits)
+    else {
         return;
     };
     let pad = match n {
@@ -534,7 +593,11 @@ fn is_valid_output(s: &str) -> bool {
     let Some((ai, value)) = rest.split_once('/') else {
         return false;
     };
-    fn digits_then(v: &str, n: usize) -> Option<&str> { v.split_at_checked(n).filter(|(d, _)| is_digits(d)).map(|(_, t)| t) }
+    fn digits_then(v: &str, n: usize) -> Option<&str> {
+        v.split_at_checked(n)
+            .filter(|(d, _)| is_digits(d))
+            .map(|(_, t)| t)
+    }
     let exact_digits = |v: &str, n: usize| v.len() == n && is_digits(v);
     let qualified = |tail: &str, quals: &[(&str, usize)]| {
         tail.is_empty()
@@ -544,7 +607,8 @@ fn is_valid_output(s: &str) -> bool {
     };
     match ai {
         "00" => exact_digits(value, 18),
-        "01" => digits_then(value, 14).is_some_and(|t| qualified(t, &[("/21/", 20), ("/10/", 20), ("/235/", 28)])),
+        "01" => digits_then(value, 14)
+            .is_some_and(|t| qualified(t, &[("/21/", 20), ("/10/", 20), ("/235/", 28)])),
         "253" => digits_then(value, 13).is_some_and(|t| all_dl_values(t, 17)),
         "255" => digits_then(value, 13).is_some_and(|t| t.len() <= 12 && is_digits(t)),
         "401" | "8004" => all_dl_values(value, 30),
@@ -552,7 +616,9 @@ fn is_valid_output(s: &str) -> bool {
         "414" => digits_then(value, 13).is_some_and(|t| qualified(t, &[("/254/", 20)])),
         "417" => exact_digits(value, 13),
         "8003" => digits_then(value, 14).is_some_and(|t| all_dl_values(t, 16)),
-        "8006" => digits_then(value, 18).is_some_and(|t| qualified(t, &[("/21/", 20), ("/10/", 20)])),
+        "8006" => {
+            digits_then(value, 18).is_some_and(|t| qualified(t, &[("/21/", 20), ("/10/", 20)]))
+        }
         "8010" => is_cpi_output(value),
         "8017" | "8018" => exact_digits(value, 18),
         _ => false,
@@ -571,6 +637,3 @@ fn is_cpi_output(value: &str) -> bool {
         .and_then(|at| Some((value.get(..at)?, value.get(at + 6..)?)))
         .is_some_and(|(cpi, serial)| cpi_ok(cpi) && serial.len() <= 12 && is_digits(serial))
 }
-
-#[cfg(test)]
-mod tests;

@@ -9,7 +9,7 @@
 
 use std::borrow::Cow;
 
-use super::error::IdError;
+use super::error::{IdError, shown};
 
 /// Name of GS1 CSET 82 in error messages.
 pub const CSET82: &str = "GS1 CSET 82";
@@ -103,7 +103,7 @@ pub fn epc_unescape<'a>(field: &'static str, value: &'a str) -> Result<Cow<'a, s
     {
         return Err(IdError::Unescaped {
             field,
-            value: value.to_owned(),
+            value: shown(value),
             found: c,
         });
     }
@@ -166,7 +166,7 @@ fn percent_decode<'a>(field: &'static str, value: &'a str) -> Result<Cow<'a, str
             let (Some(hi), Some(lo)) = (hi, lo) else {
                 return Err(IdError::Escape {
                     field,
-                    value: value.to_owned(),
+                    value: shown(value),
                     at: i,
                     rule: "'%' must be followed by two hex digits",
                 });
@@ -178,14 +178,26 @@ fn percent_decode<'a>(field: &'static str, value: &'a str) -> Result<Cow<'a, str
             i += 1;
         }
     }
-    String::from_utf8(out)
-        .map(Cow::Owned)
-        .map_err(|e| IdError::Escape {
+    String::from_utf8(out).map(Cow::Owned).map_err(|_| {
+        // Point at the first escape of a non-ASCII byte: where the broken sequence starts or
+        // close to it.
+        let at = value
+            .match_indices('%')
+            .map(|(i, _)| i)
+            .find(|&i| {
+                bytes
+                    .get(i + 1)
+                    .and_then(|&h| hex_value(h))
+                    .is_some_and(|h| h >= 8)
+            })
+            .unwrap_or(0);
+        IdError::Escape {
             field,
-            value: value.to_owned(),
-            at: e.utf8_error().valid_up_to(),
+            value: shown(value),
+            at,
             rule: "the escapes decode to bytes that are not UTF-8",
-        })
+        }
+    })
 }
 
 const fn hex_value(b: u8) -> Option<u8> {

@@ -22,7 +22,7 @@ use std::str::FromStr;
 
 use super::charset::check_cset82;
 use super::check_digit::{require_digits, verify};
-use super::error::IdError;
+use super::error::{IdError, shown};
 use super::expiry::Expiry;
 
 /// The group separator.
@@ -281,12 +281,16 @@ fn take_chars(s: &str, n: usize) -> (&str, &str) {
     s.split_at_checked(end).unwrap_or((s, ""))
 }
 
-/// Byte offset of the next `(AI)` with a known AI.
+/// Byte offset of the next `(AI)` with a known AI. Looks at most 5 bytes past each `(` (AIs have
+/// 2 to 4 digits), so the scan stays linear.
 fn next_bracketed_ai(s: &str) -> Option<usize> {
     s.match_indices('(').map(|(i, _)| i).find(|&i| {
-        s.get(i + 1..)
-            .and_then(|r| r.split_once(')'))
-            .is_some_and(|(ai, _)| lookup_exact(ai).is_ok())
+        let after = s.get(i + 1..).unwrap_or_default();
+        let digits = after.bytes().take(5).take_while(u8::is_ascii_digit).count();
+        after.as_bytes().get(digits) == Some(&b')')
+            && after
+                .get(..digits)
+                .is_some_and(|ai| lookup_exact(ai).is_ok())
     })
 }
 
@@ -295,7 +299,7 @@ fn lookup_exact(ai: &str) -> Result<&'static AiSpec, IdError> {
         .iter()
         .find(|s| s.ai == ai)
         .ok_or_else(|| IdError::UnknownAi {
-            ai: super::error::shown(ai),
+            ai: shown(ai),
             supported: SUPPORTED,
         })
 }
@@ -376,7 +380,7 @@ fn validate(spec: &AiSpec, value: &str) -> Result<(), IdError> {
                 (Some(0..=23), Some(0..=59)) => Ok(()),
                 _ => Err(IdError::Date {
                     field,
-                    value: value.to_owned(),
+                    value: shown(value),
                     rule: "HHMM must be a time from 0000 to 2359".to_owned(),
                 }),
             }

@@ -254,7 +254,10 @@ fn camel(words: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+    use crate::id::normalise;
 
     fn ok(uri: &str) -> Epc {
         Epc::parse(uri).unwrap_or_else(|e| panic!("{uri}: {e}"))
@@ -485,5 +488,89 @@ mod tests {
             "\"urn:epc:id:sgtin:0614141.812345.1\""
         );
         assert!(serde_json::from_str::<Epc>("\"urn:epc:id:sgtin:0614141.812345.\"").is_err());
+    }
+
+    const SERIAL: &str = "([!'()*+,\\-.0-9:;=A-Z_a-z]|%2[26F]|%25|%3[CEF]){1,16}";
+
+    /// `urn:epc:{kind}:` + a company prefix of 6-12 digits + `.` + the rest of `total` digits +
+    /// a tail drawn from `tail`.
+    fn digits_uri(kind: &'static str, total: usize, tail: &str) -> BoxedStrategy<String> {
+        let tail = tail.to_owned();
+        (6usize..=12)
+            .prop_flat_map(move |cp_len| {
+                let digits = format!(
+                    "urn:epc:{kind}:[0-9]{{{cp_len}}}\\.[0-9]{{{}}}{tail}",
+                    total - cp_len
+                );
+                proptest::string::string_regex(&digits).unwrap()
+            })
+            .boxed()
+    }
+
+    /// `urn:epc:{kind}:` + a company prefix of 6-12 digits + `.` + a tail drawn from `tail`.
+    fn text_uri(kind: &'static str, tail: &'static str) -> BoxedStrategy<String> {
+        proptest::string::string_regex(&format!("urn:epc:{kind}:[0-9]{{6,12}}\\.{tail}"))
+            .unwrap()
+            .boxed()
+    }
+
+    /// Valid EPC URIs of every scheme and form (with canonical escapes).
+    fn epc_like() -> impl Strategy<Value = String> {
+        let serial = format!("\\.{SERIAL}");
+        let serial: &'static str = Box::leak(serial.into_boxed_str());
+        let itip: &'static str =
+            Box::leak(format!("\\.[0-9]{{2}}\\.[0-9]{{2}}\\.{SERIAL}").into_boxed_str());
+        prop_oneof![
+            digits_uri("id:sgtin", 13, serial),
+            digits_uri("id:sscc", 17, ""),
+            digits_uri("id:sgln", 12, serial),
+            digits_uri("id:pgln", 12, ""),
+            digits_uri("id:grai", 12, serial),
+            text_uri("id:giai", "([!'()*+,\\-.0-9:;=A-Z_a-z]|%2F){1,18}"),
+            digits_uri("id:gsrn", 17, ""),
+            digits_uri("id:gsrnp", 17, ""),
+            digits_uri("id:gdti", 12, serial),
+            text_uri("id:cpi", "[0-9A-Z\\-]{1,10}(%23|%2F)?\\.[0-9]{1,12}"),
+            digits_uri("id:sgcn", 12, "\\.[0-9]{1,12}"),
+            text_uri("id:ginc", "([!'()*+,\\-.0-9:;=A-Z_a-z]|%2F){1,18}"),
+            digits_uri("id:gsin", 16, ""),
+            digits_uri("id:itip", 13, itip),
+            digits_uri("id:upui", 13, serial),
+            digits_uri("class:lgtin", 13, serial),
+            digits_uri("idpat:sgtin", 13, "\\.\\*"),
+            digits_uri("idpat:upui", 13, "\\.\\*"),
+            digits_uri("idpat:grai", 12, "\\.\\*"),
+            digits_uri("idpat:gdti", 12, "\\.\\*"),
+            digits_uri("idpat:sgcn", 12, "\\.\\*"),
+            digits_uri("idpat:itip", 13, "\\.[0-9]{2}\\.[0-9]{2}\\.\\*"),
+            text_uri("idpat:cpi", "[0-9A-Z\\-]{1,10}(%23|%2F)?\\.\\*"),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(s in "\\PC{0,60}") {
+            for prefix in ["", "urn:epc:id:sgtin:", "urn:epc:id:cpi:0614141.", "urn:epc:idpat:itip:4012345.012345."] {
+                if let Ok(e) = Epc::parse(&format!("{prefix}{s}")) {
+                    let _ = e.to_digital_link();
+                    prop_assert_eq!(Epc::parse(&e.to_string()).unwrap(), e);
+                }
+            }
+        }
+
+        /// Every parsed EPC re-parses from its display, and the reference normaliser maps that
+        /// display to our Digital Link — except where the reference wants a third dot after a
+        /// 12-digit company prefix (GRAI, and GRAI/GDTI/SGCN patterns), where it gives `None`.
+        #[test]
+        fn display_round_trips_and_matches_the_normaliser(uri in epc_like()) {
+            let e = Epc::parse(&uri).unwrap();
+            let shown = e.to_string();
+            prop_assert_eq!(&Epc::parse(&shown).unwrap(), &e);
+            let quirk = e.company_prefix().len() == 12
+                && (e.scheme() == EpcScheme::Grai
+                    || (e.form() == EpcForm::Pattern && matches!(e.scheme(), EpcScheme::Gdti | EpcScheme::Sgcn)));
+            let expected = if quirk { None } else { Some(e.to_digital_link()) };
+            prop_assert_eq!(normalise(&shown), expected, "{}", shown);
+        }
     }
 }

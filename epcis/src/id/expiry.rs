@@ -10,7 +10,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::error::IdError;
+use super::error::{IdError, shown};
 
 const FIELD: &str = "expiry";
 
@@ -160,7 +160,7 @@ fn split_yymmdd(s: &str) -> Result<[u8; 3], IdError> {
 fn date_error(value: &str, rule: String) -> IdError {
     IdError::Date {
         field: FIELD,
-        value: value.to_owned(),
+        value: shown(value),
         rule,
     }
 }

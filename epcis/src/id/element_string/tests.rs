@@ -152,6 +152,16 @@ fn bad_input_is_an_error_not_a_panic() {
     }
 }
 
+#[test]
+fn pathological_input_stays_linear() {
+    let many_brackets = format!("(01)05060917510011(10){}", "(".repeat(200_000));
+    let start = std::time::Instant::now();
+    assert!(ElementString::parse(&many_brackets).is_err());
+    let long_lot = format!("0105060917510011\u{1d}10{}", "A".repeat(1_000_000));
+    assert!(ElementString::parse(&long_lot).is_err());
+    assert!(start.elapsed().as_secs() < 5, "took {:?}", start.elapsed());
+}
+
 proptest! {
     #[test]
     fn never_panics(s in "\\PC{0,60}") {

@@ -258,6 +258,25 @@ fn cut_qualifier_follows_python_slices() {
     assert_eq!(s, "a/");
 }
 
+#[test]
+fn pathological_input_stays_linear() {
+    let start = std::time::Instant::now();
+    let inputs = [
+        format!("https://x.y{}", "/01/12345".repeat(100_000)),
+        format!("https://x.y{}", "/gtin/".repeat(100_000)),
+        format!("https://x.y/01/09780345418913/21/{}", "a".repeat(1_000_000)),
+        format!("urn:epc:id:sgtin:0614141.812345.{}", "%2F".repeat(300_000)),
+        format!("urn:epc:id:giai:0614141.{}", ".".repeat(1_000_000)),
+        "/".repeat(1_000_000) + ".",
+    ];
+    for input in &inputs {
+        let _ = normalise(input);
+        let _ = crate::id::DigitalLink::parse(input);
+        let _ = Epc::parse(input);
+    }
+    assert!(start.elapsed().as_secs() < 10, "took {:?}", start.elapsed());
+}
+
 /// Company prefix length and digits of a GTIN-based EPC URI, plus a serial.
 fn sgtin_parts() -> impl Strategy<Value = (String, String, String)> {
     (6usize..=12).prop_flat_map(|cp_len| {

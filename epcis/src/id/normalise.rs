@@ -11,11 +11,13 @@
 //! - EPC values are taken by fixed offsets after matching, so e.g. a GDTI serial loses the
 //!   character after the document type whatever it is, and EPC escapes are kept as written
 //!   (`%2f` stays lower-case); only `!()*+,:` are percent-encoded;
-//! - a 12-digit-company-prefix GRAI/GDTI/SGCN pattern needs two dots after the prefix;
+//! - with a 12-digit company prefix, GRAI URIs and GRAI/GDTI/SGCN patterns need an extra dot
+//!   (`…:123456789012...X`, `…:123456789012...*`; TDS writes two), and a GRAI keeps that dot in
+//!   its serial;
 //! - Digital Link URIs are checked against a final whitelist whose character class excludes `%`,
 //!   so a Digital Link with any percent-escape is not normalisable;
 //! - the host check treats the dots of `id.gs1.org` as "any character but newline", so
-//!   `https://idXgs1Yorg/01/…` is kept as is (see the `domain_dots_are_wildcards` test);
+//!   `https://idXgs1Yorg/01/…/10/A.B` is kept as is (see `digital_link_quirks_of_the_reference`);
 //! - short names (`/gtin/`, `/ser/`, …) are replaced anywhere in the URI, one name after the
 //!   other, each replacing every non-overlapping occurrence;
 //! - GTINs of 9 to 11 digits are padded as if they were GTIN-8 (and then rejected).
@@ -25,7 +27,8 @@
 //! `$` matches before a final newline).
 //!
 //! Cost: values that cannot be identifiers (no `urn:epc:` or `http` prefix, or no `.`) return
-//! after a few byte comparisons without allocating.
+//! after a first-byte test, one `memchr` and a prefix comparison, without allocating; EPC URIs
+//! allocate only their result.
 
 use super::check_digit::compute;
 

@@ -5,14 +5,17 @@
 //! Mix per 20 events: 9 commissioning, 9 packing, 2 shipping.
 
 use epcis::model::{
-    Action, BizTransaction, Element, Event, EventKind, Location, SourceDest, GS1USHC_NS,
+    Action, BizTransaction, Element, Event, EventKind, GS1USHC_NS, Location, SourceDest,
 };
 
 const CBVMDA: &str = "urn:epcglobal:cbv:mda";
 const GCP: &str = "0312345";
 
 fn sgtin(n: u64) -> String {
-    format!("urn:epc:id:sgtin:{GCP}.067890.{:012X}", n.wrapping_mul(0x9E37_79B9) & 0xFFFF_FFFF_FFFF)
+    format!(
+        "urn:epc:id:sgtin:{GCP}.067890.{:012X}",
+        n.wrapping_mul(0x9E37_79B9) & 0xFFFF_FFFF_FFFF
+    )
 }
 
 fn sscc(n: u64) -> String {
@@ -28,10 +31,20 @@ pub fn event(i: u64) -> Event {
     let slot = i % 20;
     let block = i / 20;
     let minute = i % 60;
-    let time = format!("2026-03-{:02}T{:02}:{minute:02}:00.000-05:00", 1 + (block / 24) % 28, block % 24);
+    let time = format!(
+        "2026-03-{:02}T{:02}:{minute:02}:00.000-05:00",
+        1 + (block / 24) % 28,
+        block % 24
+    );
     let mut e = Event::new(EventKind::Object, time, "-05:00".into());
-    e.read_point = Some(Location { id: sgln("00001"), extensions: Vec::new() });
-    e.biz_location = Some(Location { id: sgln("00001"), extensions: Vec::new() });
+    e.read_point = Some(Location {
+        id: sgln("00001"),
+        extensions: Vec::new(),
+    });
+    e.biz_location = Some(Location {
+        id: sgln("00001"),
+        extensions: Vec::new(),
+    });
     match slot {
         0..=8 => {
             let first = (block * 9 + slot) * 10;
@@ -40,7 +53,12 @@ pub fn event(i: u64) -> Event {
             e.biz_step = Some("urn:epcglobal:cbv:bizstep:commissioning".into());
             e.disposition = Some("urn:epcglobal:cbv:disp:active".into());
             e.ilmd = Some(vec![
-                Element::leaf(CBVMDA, Some("cbvmda"), "lotNumber", &format!("LOT{:05}", block % 1000)),
+                Element::leaf(
+                    CBVMDA,
+                    Some("cbvmda"),
+                    "lotNumber",
+                    &format!("LOT{:05}", block % 1000),
+                ),
                 Element::leaf(CBVMDA, Some("cbvmda"), "itemExpirationDate", "2028-06-30"),
             ]);
         }
@@ -71,14 +89,31 @@ pub fn event(i: u64) -> Event {
                 },
             ];
             e.sources = vec![
-                SourceDest { kind: "urn:epcglobal:cbv:sdt:owning_party".into(), id: sgln("00000") },
-                SourceDest { kind: "urn:epcglobal:cbv:sdt:location".into(), id: sgln("00001") },
+                SourceDest {
+                    kind: "urn:epcglobal:cbv:sdt:owning_party".into(),
+                    id: sgln("00000"),
+                },
+                SourceDest {
+                    kind: "urn:epcglobal:cbv:sdt:location".into(),
+                    id: sgln("00001"),
+                },
             ];
             e.destinations = vec![
-                SourceDest { kind: "urn:epcglobal:cbv:sdt:owning_party".into(), id: "urn:epc:id:sgln:0614141.00000.0".into() },
-                SourceDest { kind: "urn:epcglobal:cbv:sdt:location".into(), id: "urn:epc:id:sgln:0614141.00777.0".into() },
+                SourceDest {
+                    kind: "urn:epcglobal:cbv:sdt:owning_party".into(),
+                    id: "urn:epc:id:sgln:0614141.00000.0".into(),
+                },
+                SourceDest {
+                    kind: "urn:epcglobal:cbv:sdt:location".into(),
+                    id: "urn:epc:id:sgln:0614141.00777.0".into(),
+                },
             ];
-            e.extensions = vec![Element::leaf(GS1USHC_NS, Some("gs1ushc"), "dropShipment", "false")];
+            e.extensions = vec![Element::leaf(
+                GS1USHC_NS,
+                Some("gs1ushc"),
+                "dropShipment",
+                "false",
+            )];
         }
     }
     e

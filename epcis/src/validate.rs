@@ -4,6 +4,7 @@
 //! are called at parse time, so a model that exists is a model that passed them (parse, don't
 //! validate).
 
+use crate::id;
 use crate::time::DateTime;
 use crate::{DecodeError, DecodeResult, Position};
 
@@ -100,31 +101,113 @@ pub(crate) fn uri(value: &str, field: &str, pos: Position) -> DecodeResult<()> {
 /// An instance-level identifier: a URI, and when it is an EPC pure-identity URN, a valid one.
 pub(crate) fn epc(value: &str, field: &str, pos: Position) -> DecodeResult<()> {
     uri(value, field, pos.clone())?;
-    if value.starts_with("urn:epc:id:") {
-        epc_urn_chars(value, field, pos)?;
-    }
-    Ok(())
-}
-
-/// EPC URN characters (TDS: the URN alphabet plus %-escapes); the identifier module checks
-/// structure and check digits.
-fn epc_urn_chars(value: &str, field: &str, pos: Position) -> DecodeResult<()> {
-    let allowed = |c: char| c.is_ascii_alphanumeric() || "-_.:;=!'()*+,%".contains(c);
-    match value.chars().find(|c| !allowed(*c)) {
-        None => Ok(()),
-        Some(c) => Err(DecodeError::invalid(
-            pos,
-            field,
-            value,
-            format!("contains {c:?}, which an EPC URN cannot contain (GS1 TDS URI syntax)"),
-        )),
-    }
+    epc_urn(value, field, pos)
 }
 
 /// A class-level identifier (quantity lists): a URI, and a valid one when it is an EPC class or
 /// pattern URN.
 pub(crate) fn epc_class(value: &str, field: &str, pos: Position) -> DecodeResult<()> {
-    uri(value, field, pos)
+    uri(value, field, pos.clone())?;
+    epc_urn(value, field, pos)
+}
+
+/// EPC URNs (`urn:epc:id:`, `urn:epc:class:`, `urn:epc:idpat:`) must parse: structure, digits,
+/// CSET 82 serials and lots, TDS escaping. The message is the innermost identifier error, which
+/// already names the part and the rule.
+fn epc_urn(value: &str, field: &str, pos: Position) -> DecodeResult<()> {
+    if !value.starts_with("urn:epc:") {
+        return Ok(());
+    }
+    match id::Epc::parse(value) {
+        Ok(_) => Ok(()),
+        // Schemes the identifier module does not model are accepted as URIs.
+        Err(e) if matches!(e.root(), id::IdError::Unsupported { .. }) => Ok(()),
+        Err(e) => Err(DecodeError::invalid(
+            pos,
+            field,
+            value,
+            e.root().to_string(),
+        )),
+    }
+}
+
+/// A vocabulary value after canonicalisation: a standard word becomes a URI, so anything still
+/// without a scheme is a bare word the CBV does not define.
+pub(crate) fn vocabulary(value: &str, field: &str, pos: Position) -> DecodeResult<()> {
+    if value.contains(':') {
+        return uri(value, field, pos);
+    }
+    Err(DecodeError::invalid(
+        pos,
+        field,
+        value,
+        "is not a standard CBV value: use a CBV word (e.g. shipping, in_transit) or a full URI \
+         for a private vocabulary",
+    ))
+}
+
+/// Extension fields must be namespace-qualified; an unqualified unknown name is most often a
+/// misspelt standard field.
+pub(crate) fn qualified_extension(name: &str, namespace: &str, pos: Position) -> DecodeResult<()> {
+    if namespace.is_empty() {
+        return Err(DecodeError::invalid(
+            pos,
+            name,
+            name,
+            "is not an EPCIS field; extension fields must be namespace-qualified \
+             (e.g. ex:field with the prefix declared)",
+        ));
+    }
+    Ok(())
+}
+
+/// The standard event fields, for spotting misspellings.
+const STANDARD_FIELDS: &[&str] = &[
+    "eventTime",
+    "recordTime",
+    "eventTimeZoneOffset",
+    "eventID",
+    "errorDeclaration",
+    "certificationInfo",
+    "parentID",
+    "epcList",
+    "childEPCs",
+    "inputEPCList",
+    "outputEPCList",
+    "quantityList",
+    "childQuantityList",
+    "inputQuantityList",
+    "outputQuantityList",
+    "action",
+    "transformationID",
+    "bizStep",
+    "disposition",
+    "persistentDisposition",
+    "readPoint",
+    "bizLocation",
+    "bizTransactionList",
+    "sourceList",
+    "destinationList",
+    "sensorElementList",
+    "ilmd",
+];
+
+/// XML: an unqualified element the standard does not define is kept (SAP ATTP, a common DSCSA
+/// system, writes `<SAPExtension>` so), unless it is a standard field's name in the wrong case,
+/// which is almost certainly a typo that would otherwise lose the field silently.
+pub(crate) fn unqualified_xml_extension(name: &str, pos: Position) -> DecodeResult<()> {
+    match STANDARD_FIELDS
+        .iter()
+        .find(|f| f.eq_ignore_ascii_case(name))
+    {
+        Some(standard) => Err(DecodeError::invalid(
+            pos,
+            name,
+            name,
+            format!("is not an EPCIS field: did you mean {standard}? (names are case-sensitive)"),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// An `xsd:decimal` (XML) quantity.

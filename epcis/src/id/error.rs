@@ -57,7 +57,7 @@ pub enum IdError {
         /// The larger value or the field, e.g. the URI (truncated) or `AI (10)`.
         context: String,
         /// What is wrong inside it.
-        inner: Box<IdError>,
+        inner: Box<Self>,
     },
     /// A date field is not a calendar date.
     #[error("{field} {value:?} is not a valid date: {rule}")]

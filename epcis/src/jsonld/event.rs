@@ -151,6 +151,17 @@ fn quantities(
     for (i, item) in array(value, at, field)?.iter().enumerate() {
         let here = at.index(i);
         let map = object(item, &here, field)?;
+        if let Some(unknown) = map
+            .keys()
+            .find(|k| !matches!(k.as_str(), "epcClass" | "quantity" | "uom"))
+        {
+            return Err(DecodeError::invalid(
+                here.key(unknown).pos(),
+                unknown,
+                unknown,
+                "is not a field of a quantity element (epcClass, quantity, uom)",
+            ));
+        }
         let epc_class = match map.get("epcClass") {
             Some(v) => string(v, &here.key("epcClass"), "epcClass")?,
             None => {
@@ -454,16 +465,14 @@ pub(crate) fn event(
             }
             "transformationID" => ev.transformation_id = Some(string(v, &here, k)?),
             "bizStep" => {
-                ev.biz_step = Some(cbv::canonical_jsonld(
-                    VocabField::BizStep,
-                    &string(v, &here, k)?,
-                ));
+                let step = cbv::canonical_jsonld(VocabField::BizStep, &string(v, &here, k)?);
+                validate::vocabulary(&step, k, here.pos())?;
+                ev.biz_step = Some(step);
             }
             "disposition" => {
-                ev.disposition = Some(cbv::canonical_jsonld(
-                    VocabField::Disposition,
-                    &string(v, &here, k)?,
-                ));
+                let disp = cbv::canonical_jsonld(VocabField::Disposition, &string(v, &here, k)?);
+                validate::vocabulary(&disp, k, here.pos())?;
+                ev.disposition = Some(disp);
             }
             "persistentDisposition" => {
                 let mut pd = PersistentDisposition::default();
@@ -515,12 +524,25 @@ pub(crate) fn event(
                 let mut fields = Vec::new();
                 for (ik, iv) in object(v, &here, k)? {
                     if !ik.starts_with('@') {
-                        fields.extend(elements(ctx, ik, iv, 1, limits, &here.key(ik))?);
+                        let new = elements(ctx, ik, iv, 1, limits, &here.key(ik))?;
+                        for f in &new {
+                            validate::qualified_extension(ik, &f.namespace, here.key(ik).pos())?;
+                        }
+                        fields.extend(new);
                     }
                 }
                 ev.ilmd = Some(fields);
             }
-            _ => ev.extensions.extend(elements(ctx, k, v, 1, limits, &here)?),
+            "rdfs:comment" | "comment" => {
+                ev.extensions.extend(elements(ctx, k, v, 1, limits, &here)?);
+            }
+            _ => {
+                let new = elements(ctx, k, v, 1, limits, &here)?;
+                for f in &new {
+                    validate::qualified_extension(k, &f.namespace, here.pos())?;
+                }
+                ev.extensions.extend(new);
+            }
         }
     }
     let missing = |field: &'static str| {
@@ -540,6 +562,12 @@ pub(crate) fn event(
     }
     if ev.action.is_none() && kind != EventKind::Transformation {
         return Err(missing("action"));
+    }
+    if kind == EventKind::Object
+        && !map.contains_key("epcList")
+        && !map.contains_key("quantityList")
+    {
+        return Err(missing("epcList"));
     }
     if ev.epc_count() > limits.max_epcs_per_event {
         return Err(DecodeError::new(

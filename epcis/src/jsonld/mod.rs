@@ -290,6 +290,15 @@ impl<'de> Visitor<'de> for DocSeed<'_, '_> {
             }
             return Ok(());
         }
+        if saw_type && !st.ctx_seen {
+            return Err(st.fail(DecodeError::new(
+                Position::Json(String::new()),
+                Problem::Missing {
+                    field: "@context",
+                    within: "an EPCIS JSON-LD document (add the EPCIS 2.0 context URL)".into(),
+                },
+            )));
+        }
         if !saw_type {
             return Err(st.fail(DecodeError::new(
                 Position::Json(String::new()),

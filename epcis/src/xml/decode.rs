@@ -243,7 +243,11 @@ pub(crate) fn event(node: XNode, limits: &Limits) -> DecodeResult<Event> {
         pos: node.pos,
         ..XNode::default()
     };
-    for child in flatten(node.children) {
+    let children = flatten(node.children);
+    let has_identifier_list = children
+        .iter()
+        .any(|c| c.ns.is_empty() && (c.local == "epcList" || c.local == "quantityList"));
+    for child in children {
         if !child.ns.is_empty() {
             ev.extensions.push(element(child));
             continue;
@@ -294,9 +298,15 @@ pub(crate) fn event(node: XNode, limits: &Limits) -> DecodeResult<Event> {
                 })?);
             }
             "transformationID" => ev.transformation_id = Some(child.text),
-            "bizStep" => ev.biz_step = Some(cbv::canonical(VocabField::BizStep, &child.text)),
+            "bizStep" => {
+                let step = cbv::canonical(VocabField::BizStep, &child.text);
+                validate::vocabulary(&step, "bizStep", cpos)?;
+                ev.biz_step = Some(step);
+            }
             "disposition" => {
-                ev.disposition = Some(cbv::canonical(VocabField::Disposition, &child.text));
+                let disp = cbv::canonical(VocabField::Disposition, &child.text);
+                validate::vocabulary(&disp, "disposition", cpos)?;
+                ev.disposition = Some(disp);
             }
             "persistentDisposition" => {
                 let mut pd = PersistentDisposition::default();
@@ -348,7 +358,10 @@ pub(crate) fn event(node: XNode, limits: &Limits) -> DecodeResult<Event> {
             "ilmd" => {
                 ev.ilmd = Some(flatten(child.children).into_iter().map(element).collect());
             }
-            _ => ev.extensions.push(element(child)),
+            other => {
+                validate::unqualified_xml_extension(other, cpos)?;
+                ev.extensions.push(element(child));
+            }
         }
     }
     if ev.event_time.is_empty() {
@@ -359,6 +372,9 @@ pub(crate) fn event(node: XNode, limits: &Limits) -> DecodeResult<Event> {
     }
     if ev.action.is_none() && kind != EventKind::Transformation {
         return Err(missing("action", &shell));
+    }
+    if kind == EventKind::Object && !has_identifier_list {
+        return Err(missing("epcList", &shell));
     }
     if ev.epc_count() > limits.max_epcs_per_event {
         return Err(DecodeError::new(

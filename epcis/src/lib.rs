@@ -13,12 +13,20 @@
 )]
 
 pub mod cbv;
+mod decode;
 pub mod encode;
 mod error;
+mod hash;
 pub mod id;
+mod jsonld;
 mod limits;
 pub mod model;
+mod time;
+mod validate;
+pub mod xml;
 
+pub use decode::{Syntax, decode, decode_stream, decode_with, detect};
 pub use error::{DecodeError, DecodeResult, Position, Problem};
+pub use hash::{event_hash_id, event_hash_id_ignoring, hash_prehash, prehash, prehash_ignoring};
 pub use limits::Limits;
 pub use model::{Document, EpcisVersion, Event, EventKind};

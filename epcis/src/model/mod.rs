@@ -54,6 +54,20 @@ pub struct Document {
     pub query_name: Option<String>,
     /// For a query document: the subscription ID, when given.
     pub subscription_id: Option<String>,
+    /// Fields a document asks hashing to skip: a root-level `ignoreFields` list of qualified
+    /// names (namespace URI, local name), as the GS1 reference hash generator supports for
+    /// fields a repository adds to events it hands on (`reference/epcis.md` §4.2).
+    pub hash_ignore: Vec<(String, String)>,
     /// The events in document order.
     pub events: Vec<Event>,
+}
+
+impl Document {
+    /// The CBV 2.0 hash ID of each event, honouring the document's `ignoreFields`.
+    pub fn event_hash_ids(&self) -> Vec<String> {
+        self.events
+            .iter()
+            .map(|e| crate::hash::event_hash_id_ignoring(e, &self.hash_ignore))
+            .collect()
+    }
 }

@@ -1,0 +1,169 @@
+//! Value canonicalisation for the pre-hash string (`reference/epcis.md` §4.3).
+//!
+//! Every leaf value goes through, in this order: CBV URN → Web URI replacement, number
+//! reformatting (as Python's `str(float(v))`, with its side effects, e.g. the lot `0805`
+//! becomes `805`), then GS1 Digital Link normalisation. Times (keys containing `time`, not
+//! `offset`, on the ordered path) are instead converted to UTC milliseconds.
+
+use std::borrow::Cow;
+
+use crate::time::DateTime;
+
+const VOCAB: [(&str, &str); 5] = [
+    (
+        "urn:epcglobal:cbv:bizstep:",
+        "https://ref.gs1.org/cbv/BizStep-",
+    ),
+    ("urn:epcglobal:cbv:disp:", "https://ref.gs1.org/cbv/Disp-"),
+    ("urn:epcglobal:cbv:btt:", "https://ref.gs1.org/cbv/BTT-"),
+    ("urn:epcglobal:cbv:sdt:", "https://ref.gs1.org/cbv/SDT-"),
+    ("urn:epcglobal:cbv:er:", "https://ref.gs1.org/cbv/ER-"),
+];
+
+/// The canonical form of a (trimmed) leaf value.
+pub(crate) fn value(text: &str) -> Cow<'_, str> {
+    let mut v = Cow::Borrowed(text);
+    if v.contains("urn:epcglobal:cbv:") {
+        for (urn, web) in VOCAB {
+            if v.contains(urn) {
+                v = Cow::Owned(v.replace(urn, web));
+            }
+        }
+    }
+    if let Some(n) = python_float_str(&v) {
+        v = Cow::Owned(n);
+    }
+    match crate::id::normalise(&v) {
+        Some(dl) => Cow::Owned(dl),
+        None => v,
+    }
+}
+
+/// The canonical form of a time value: UTC with milliseconds, or unchanged if it is not a time.
+pub(crate) fn time(text: &str) -> Cow<'_, str> {
+    match DateTime::parse(text).and_then(|t| t.hash_form()) {
+        Some(t) => Cow::Owned(t),
+        None => Cow::Borrowed(text),
+    }
+}
+
+/// Whether Python's `float()` accepts the text, and the digits with underscores removed.
+fn python_float_syntax(s: &str) -> Option<Cow<'_, str>> {
+    let b = s.as_bytes();
+    let first = *b.first()?;
+    // Cheap rejection: the common case is a URI or a word.
+    if !(first.is_ascii_digit() || matches!(first, b'+' | b'-' | b'.')) {
+        return None;
+    }
+    let body = s.strip_prefix(['+', '-']).unwrap_or(s);
+    let (mantissa, exponent) = match body.find(['e', 'E']) {
+        Some(i) => (body.get(..i)?, Some(body.get(i + 1..)?)),
+        None => (body, None),
+    };
+    // Underscores are allowed between digits only.
+    let digits_ok = |part: &str, allow_empty: bool| -> bool {
+        if part.is_empty() {
+            return allow_empty;
+        }
+        let pb = part.as_bytes();
+        pb.iter().all(|c| c.is_ascii_digit() || *c == b'_')
+            && pb.first().is_some_and(u8::is_ascii_digit)
+            && pb.last().is_some_and(u8::is_ascii_digit)
+            && !part.contains("__")
+    };
+    let (int, frac) = match mantissa.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (mantissa, None),
+    };
+    let mantissa_ok = match frac {
+        Some(f) => digits_ok(int, true) && digits_ok(f, true) && !(int.is_empty() && f.is_empty()),
+        None => digits_ok(int, false),
+    };
+    if !mantissa_ok {
+        return None;
+    }
+    if let Some(e) = exponent {
+        let e = e.strip_prefix(['+', '-']).unwrap_or(e);
+        if !digits_ok(e, false) {
+            return None;
+        }
+    }
+    Some(if s.contains('_') {
+        Cow::Owned(s.replace('_', ""))
+    } else {
+        Cow::Borrowed(s)
+    })
+}
+
+/// `str(float(s))`, with integral values printed as integers, as the reference does; `None`
+/// when `s` is not a number (NaN and infinities included: the reference leaves or rejects them).
+pub(crate) fn python_float_str(s: &str) -> Option<String> {
+    let clean = python_float_syntax(s)?;
+    let f: f64 = clean.parse().ok()?;
+    if !f.is_finite() {
+        return None;
+    }
+    if f.fract() == 0.0 {
+        if f == 0.0 {
+            return Some("0".to_owned());
+        }
+        return Some(format!("{f:.0}"));
+    }
+    // Python's repr: shortest round-trip digits; scientific notation when the decimal point
+    // would sit four or more places left of the first digit.
+    let sci = format!("{f:e}");
+    let (mantissa, exp) = sci.split_once('e')?;
+    let exp: i32 = exp.parse().ok()?;
+    if exp < -4 {
+        let sign = if exp < 0 { '-' } else { '+' };
+        return Some(format!("{mantissa}e{sign}{:02}", exp.unsigned_abs()));
+    }
+    Some(format!("{f}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_format_like_python_str_of_float() {
+        let cases = [
+            ("26.0", "26"),
+            ("0.050", "0.05"),
+            ("1e3", "1000"),
+            ("+5", "5"),
+            ("0805", "805"),
+            ("00300010123455", "300010123455"),
+            ("12345678901234567890", "12345678901234567168"),
+            ("4.50", "4.5"),
+            ("-0.0", "0"),
+            ("0.0001", "0.0001"),
+            ("0.00001", "1e-05"),
+            ("1.5e-7", "1.5e-07"),
+            ("1_000", "1000"),
+            (".5", "0.5"),
+            ("5.", "5"),
+            ("123.456", "123.456"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(python_float_str(input).as_deref(), Some(want), "{input}");
+        }
+        for not_number in [
+            "", "abc", "1_", "_1", "1__0", "inf", "nan", "1e", "e5", "1.2.3", "0x10", "A123", ".",
+        ] {
+            assert_eq!(python_float_str(not_number), None, "{not_number}");
+        }
+    }
+
+    #[test]
+    fn cbv_urns_become_web_uris() {
+        assert_eq!(
+            value("urn:epcglobal:cbv:bizstep:shipping"),
+            "https://ref.gs1.org/cbv/BizStep-shipping"
+        );
+        assert_eq!(
+            value("urn:epcglobal:cbv:bt:0614141000005:PO123"),
+            "urn:epcglobal:cbv:bt:0614141000005:PO123"
+        );
+    }
+}

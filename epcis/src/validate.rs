@@ -1,0 +1,201 @@
+//! Value checks the decoders apply while mapping a document onto the model.
+//!
+//! Each check returns a located [`DecodeError`] naming the field, the value and the rule. They
+//! are called at parse time, so a model that exists is a model that passed them (parse, don't
+//! validate).
+
+use crate::time::DateTime;
+use crate::{DecodeError, DecodeResult, Position};
+
+/// An `xsd:dateTime`, zone optional (record and declaration times, which some systems write in
+/// local time without a zone; read as UTC).
+pub(crate) fn timestamp_lenient(value: &str, field: &str, pos: Position) -> DecodeResult<()> {
+    match DateTime::parse(value) {
+        Some(_) => Ok(()),
+        None => Err(DecodeError::invalid(
+            pos,
+            field,
+            value,
+            "is not an ISO 8601 date-time (YYYY-MM-DDThh:mm:ss[.fff]Z or ±hh:mm)",
+        )),
+    }
+}
+
+/// An `xsd:dateTime` with a zone. EPCIS 2.0 requires the zone, and without one a DSCSA event
+/// time is ambiguous by up to a day.
+pub(crate) fn timestamp(value: &str, field: &str, pos: Position) -> DecodeResult<()> {
+    match DateTime::parse(value) {
+        Some(t) if t.has_zone() => Ok(()),
+        Some(_) => Err(DecodeError::invalid(
+            pos,
+            field,
+            value,
+            "has no time zone: add Z or an offset such as -05:00",
+        )),
+        None => Err(DecodeError::invalid(
+            pos,
+            field,
+            value,
+            "is not an ISO 8601 date-time (YYYY-MM-DDThh:mm:ss[.fff]Z or ±hh:mm)",
+        )),
+    }
+}
+
+/// `eventTimeZoneOffset`: `±hh:mm`, from -14:00 to +14:00.
+pub(crate) fn zone_offset(value: &str, pos: Position) -> DecodeResult<()> {
+    let b = value.as_bytes();
+    let ok = matches!(b, [b'+' | b'-', h1, h2, b':', m1, m2]
+        if h1.is_ascii_digit() && h2.is_ascii_digit() && m1.is_ascii_digit() && m2.is_ascii_digit()
+            && ((h1 - b'0') * 10 + (h2 - b'0') < 14 && (m1 - b'0') < 6
+                || (&[*h1, *h2, *m1, *m2] == b"1400")));
+    if ok {
+        Ok(())
+    } else {
+        Err(DecodeError::invalid(
+            pos,
+            "eventTimeZoneOffset",
+            value,
+            "must be ±hh:mm between -14:00 and +14:00",
+        ))
+    }
+}
+
+/// A URI as EPCIS uses it: a scheme, no whitespace or control characters.
+pub(crate) fn uri(value: &str, field: &str, pos: Position) -> DecodeResult<()> {
+    if value.is_empty() {
+        return Err(DecodeError::invalid(pos, field, value, "must not be empty"));
+    }
+    if let Some(c) = value.chars().find(|c| c.is_whitespace() || c.is_control()) {
+        return Err(DecodeError::invalid(
+            pos,
+            field,
+            value,
+            format!(
+                "contains {c:?} (U+{:04X}), which a URI cannot contain",
+                u32::from(c)
+            ),
+        ));
+    }
+    let scheme_ok = value.split_once(':').is_some_and(|(scheme, rest)| {
+        !rest.is_empty()
+            && scheme
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    });
+    if !scheme_ok {
+        return Err(DecodeError::invalid(
+            pos,
+            field,
+            value,
+            "is not a URI (expected scheme:..., e.g. urn:epc:id:sgtin:... or https://id.gs1.org/...)",
+        ));
+    }
+    Ok(())
+}
+
+/// An instance-level identifier: a URI, and when it is an EPC pure-identity URN, a valid one.
+pub(crate) fn epc(value: &str, field: &str, pos: Position) -> DecodeResult<()> {
+    uri(value, field, pos.clone())?;
+    if value.starts_with("urn:epc:id:") {
+        epc_urn_chars(value, field, pos)?;
+    }
+    Ok(())
+}
+
+/// EPC URN characters (TDS: the URN alphabet plus %-escapes); the identifier module checks
+/// structure and check digits.
+fn epc_urn_chars(value: &str, field: &str, pos: Position) -> DecodeResult<()> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "-_.:;=!'()*+,%".contains(c);
+    match value.chars().find(|c| !allowed(*c)) {
+        None => Ok(()),
+        Some(c) => Err(DecodeError::invalid(
+            pos,
+            field,
+            value,
+            format!("contains {c:?}, which an EPC URN cannot contain (GS1 TDS URI syntax)"),
+        )),
+    }
+}
+
+/// A class-level identifier (quantity lists): a URI, and a valid one when it is an EPC class or
+/// pattern URN.
+pub(crate) fn epc_class(value: &str, field: &str, pos: Position) -> DecodeResult<()> {
+    uri(value, field, pos)
+}
+
+/// An `xsd:decimal` (XML) quantity.
+pub(crate) fn decimal(value: &str, field: &str, pos: Position) -> DecodeResult<()> {
+    let body = value.strip_prefix(['+', '-']).unwrap_or(value);
+    let (int, frac) = body.split_once('.').unwrap_or((body, ""));
+    let ok = !(int.is_empty() && frac.is_empty())
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && frac.bytes().all(|b| b.is_ascii_digit());
+    if ok {
+        Ok(())
+    } else {
+        Err(DecodeError::invalid(
+            pos,
+            field,
+            value,
+            "is not a decimal number",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets() {
+        for ok in ["+00:00", "-05:00", "+14:00", "-14:00", "+05:30"] {
+            assert!(zone_offset(ok, Position::Document).is_ok(), "{ok}");
+        }
+        for bad in ["", "05:00", "+5:00", "+14:30", "+15:00", "-05:60", "Z"] {
+            assert!(zone_offset(bad, Position::Document).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn uris() {
+        assert!(
+            uri(
+                "urn:epc:id:sgtin:0614141.107346.2017",
+                "f",
+                Position::Document
+            )
+            .is_ok()
+        );
+        assert!(
+            uri(
+                "https://id.gs1.org/01/09506000134352/21/1",
+                "f",
+                Position::Document
+            )
+            .is_ok()
+        );
+        let e = uri(
+            "urn:epc:id:sgtin:0614141.107346.20 17",
+            "epcList/epc",
+            Position::Document,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("' '"), "{e}");
+        assert!(uri("no-scheme", "f", Position::Document).is_err());
+        assert!(uri("", "f", Position::Document).is_err());
+    }
+
+    #[test]
+    fn decimals() {
+        for ok in ["1", "+1", "-1.5", ".5", "5.", "0.050"] {
+            assert!(decimal(ok, "q", Position::Document).is_ok(), "{ok}");
+        }
+        for bad in ["", ".", "1e3", "1,5", "NaN", "--1"] {
+            assert!(decimal(bad, "q", Position::Document).is_err(), "{bad}");
+        }
+    }
+}

@@ -5,6 +5,7 @@
 //! only after the caller has checked their syntax ([`is_json_number`]). The emitter tracks commas
 //! itself, so a document of any size is written without building a `serde_json::Value`.
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 
 /// Streaming JSON output.
@@ -139,6 +140,36 @@ impl<W: Write> JsonOut<W> {
     }
 }
 
+/// `s` as a JSON number: verbatim when it already is one, else an `xsd:decimal` lexical form
+/// respelt without changing its value (`+5` → `5`, `007.50` → `7.50`, `.5` → `0.5`, `5.` → `5`);
+/// `None` when `s` is neither (then the caller writes a string).
+pub(super) fn json_number(s: &str) -> Option<Cow<'_, str>> {
+    if is_json_number(s) {
+        return Some(Cow::Borrowed(s));
+    }
+    let (negative, unsigned) = match s.as_bytes().first() {
+        Some(b'-') => (true, s.get(1..)?),
+        Some(b'+') => (false, s.get(1..)?),
+        _ => (false, s),
+    };
+    let (int, frac) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+    let all_digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
+    if (int.is_empty() && frac.is_empty()) || !all_digits(int) || !all_digits(frac) {
+        return None;
+    }
+    let int = int.trim_start_matches('0');
+    let mut out = String::with_capacity(s.len() + 1);
+    if negative {
+        out.push('-');
+    }
+    out.push_str(if int.is_empty() { "0" } else { int });
+    if !frac.is_empty() {
+        out.push('.');
+        out.push_str(frac);
+    }
+    Some(Cow::Owned(out))
+}
+
 /// True when `s` is a JSON number as RFC 8259 spells it: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
 pub(super) fn is_json_number(s: &str) -> bool {
     fn digits(b: &[u8]) -> usize {
@@ -185,6 +216,21 @@ mod tests {
             "", "-", "+1", "01", "1.", ".5", "1e", "1e+", "NaN", "INF", " 1", "1 ", "0x10", "1,5",
         ] {
             assert!(!is_json_number(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn xsd_decimals_are_respelt_as_json_numbers() {
+        let n = |s| json_number(s).map(Cow::into_owned);
+        assert_eq!(n("12.50").as_deref(), Some("12.50"));
+        assert_eq!(n("+5").as_deref(), Some("5"));
+        assert_eq!(n("007.50").as_deref(), Some("7.50"));
+        assert_eq!(n(".5").as_deref(), Some("0.5"));
+        assert_eq!(n("-.5").as_deref(), Some("-0.5"));
+        assert_eq!(n("5.").as_deref(), Some("5"));
+        assert_eq!(n("000").as_deref(), Some("0"));
+        for bad in ["", ".", "+", "-", "1.2.3", "1,5", "abc", "INF", "1e", "+.e"] {
+            assert_eq!(n(bad), None, "{bad}");
         }
     }
 

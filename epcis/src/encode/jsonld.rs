@@ -27,6 +27,9 @@ impl<W: Write> JsonLdWriter<W> {
         for n in &head.namespaces {
             p.bind(&n.uri, n.prefix.as_deref());
         }
+        for (uri, _) in head.hash_ignore {
+            p.bind(uri, None);
+        }
         p.seal_root();
 
         let mut j = JsonOut::new(out);
@@ -49,6 +52,14 @@ impl<W: Write> JsonLdWriter<W> {
         j.member("type", doc_type)?;
         j.member("schemaVersion", "2.0")?;
         j.member_opt("creationDate", head.creation_date)?;
+        if !head.hash_ignore.is_empty() {
+            j.key("ignoreFields")?;
+            j.begin_array()?;
+            for (uri, name) in head.hash_ignore {
+                j.string(&qualified_key(&p, uri, None, name))?;
+            }
+            j.end_array()?;
+        }
         if !head.header.is_empty() {
             j.key("epcisHeader")?;
             write_header(&mut j, &p, head.header)?;
@@ -162,9 +173,14 @@ fn write_vocabulary<W: Write>(j: &mut JsonOut<W>, p: &Prefixes, v: &Vocabulary) 
 }
 
 /// The JSON-LD key of a namespaced name: `prefix:name`, or the bare name when unqualified.
-pub(super) fn qualified_key(p: &Prefixes, namespace: &str, name: &str) -> String {
+pub(super) fn qualified_key(
+    p: &Prefixes,
+    namespace: &str,
+    preferred: Option<&str>,
+    name: &str,
+) -> String {
     let local = ncname(name);
-    match (namespace.is_empty(), p.prefix_of(namespace)) {
+    match (namespace.is_empty(), p.prefix_for(namespace, preferred)) {
         (false, Some(prefix)) => format!("{prefix}:{local}"),
         // Unreachable: the collectors bind every namespace. Fall back to the full IRI, which
         // JSON-LD accepts as a key and which keeps the namespace.
@@ -173,28 +189,27 @@ pub(super) fn qualified_key(p: &Prefixes, namespace: &str, name: &str) -> String
     }
 }
 
-/// Writes elements as members of the current object, grouped by qualified name: one member per
-/// name, at the position of its first occurrence; an array when the name repeats.
+/// Writes elements as members of the current object, grouped by key (`prefix:name`): one member
+/// per key, at the position of its first occurrence; an array when the name repeats.
 pub(super) fn write_members<'e, W: Write>(
     j: &mut JsonOut<W>,
     p: &Prefixes,
     elements: impl IntoIterator<Item = &'e Element>,
 ) -> io::Result<()> {
-    let mut groups: Vec<Vec<&Element>> = Vec::new();
-    let mut index: HashMap<(&str, &str), usize> = HashMap::new();
+    let mut groups: Vec<(String, Vec<&Element>)> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
     for e in elements {
-        let key = (e.namespace.as_str(), e.name.as_str());
+        let key = qualified_key(p, &e.namespace, e.prefix.as_deref(), &e.name);
         match index.get(&key).and_then(|&i| groups.get_mut(i)) {
-            Some(g) => g.push(e),
+            Some((_, g)) => g.push(e),
             None => {
-                index.insert(key, groups.len());
-                groups.push(vec![e]);
+                index.insert(key.clone(), groups.len());
+                groups.push((key, vec![e]));
             }
         }
     }
-    for g in groups {
-        let Some(first) = g.first() else { continue };
-        j.key(&qualified_key(p, &first.namespace, &first.name))?;
+    for (key, g) in groups {
+        j.key(&key)?;
         if let [only] = g.as_slice() {
             write_value(j, p, only)?;
         } else {
@@ -211,11 +226,18 @@ pub(super) fn write_members<'e, W: Write>(
 /// One element as a JSON value: its text, or an object of attributes, `#text` and children.
 fn write_value<W: Write>(j: &mut JsonOut<W>, p: &Prefixes, e: &Element) -> io::Result<()> {
     if e.attributes.is_empty() && e.children.is_empty() {
-        return j.string(e.text.as_deref().unwrap_or_default());
+        return match e.text.as_deref() {
+            Some(t) => j.string(t),
+            // `{}`, not `""`: an empty string would read back as empty text.
+            None => {
+                j.begin_object()?;
+                j.end_object()
+            }
+        };
     }
     j.begin_object()?;
     for a in &e.attributes {
-        j.member(&qualified_key(p, &a.namespace, &a.name), &a.value)?;
+        j.member(&qualified_key(p, &a.namespace, None, &a.name), &a.value)?;
     }
     j.member_opt("#text", e.text.as_deref())?;
     write_members(j, p, &e.children)?;

@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use super::json_out::{JsonOut, is_json_number};
+use super::json_out::{JsonOut, json_number};
 use super::jsonld::{qualified_key, write_members};
 use super::layout::{Part, parts_v2, required};
 use super::ns::Prefixes;
@@ -19,6 +19,17 @@ pub(super) struct EventJson<'a, W: Write> {
     /// Prefixes: root bindings plus this event's own.
     pub(super) ns: &'a Prefixes,
 }
+
+/// Sensor report fields whose XSD type is `xsd:double` (JSON schema: number).
+const NUMERIC_SENSOR_FIELDS: &[&str] = &[
+    "value",
+    "minValue",
+    "maxValue",
+    "meanValue",
+    "sDev",
+    "percRank",
+    "percValue",
+];
 
 /// The JSON-LD form of a canonical vocabulary value: the bare word when standard.
 fn vocab(field: VocabField, value: &str) -> &str {
@@ -209,22 +220,27 @@ impl<W: Write> EventJson<'_, W> {
             {
                 continue;
             }
-            self.j.key(&qualified_key(self.ns, &f.namespace, &f.name))?;
+            self.j
+                .key(&qualified_key(self.ns, &f.namespace, None, &f.name))?;
             let v = f.value.as_str();
             let standard = f.namespace.is_empty();
-            match f.name.as_str() {
-                "value" | "minValue" | "maxValue" | "meanValue" | "sDev" | "percRank"
-                | "percValue"
-                    if standard && is_json_number(v) =>
-                {
+            let number = (standard && NUMERIC_SENSOR_FIELDS.contains(&f.name.as_str()))
+                .then(|| json_number(v))
+                .flatten();
+            match (number, f.name.as_str()) {
+                (Some(n), _) => self.j.literal(&n)?,
+                (None, "booleanValue") if standard && (v == "true" || v == "false") => {
                     self.j.literal(v)?;
                 }
-                "booleanValue" if standard && (v == "true" || v == "false") => {
-                    self.j.literal(v)?;
+                (None, "type") if standard => {
+                    self.j.string(vocab(VocabField::MeasurementType, v))?
                 }
-                "type" if standard => self.j.string(vocab(VocabField::MeasurementType, v))?,
-                "exception" if standard => self.j.string(vocab(VocabField::SensorException, v))?,
-                "component" if standard => self.j.string(vocab(VocabField::Component, v))?,
+                (None, "exception") if standard => {
+                    self.j.string(vocab(VocabField::SensorException, v))?;
+                }
+                (None, "component") if standard => {
+                    self.j.string(vocab(VocabField::Component, v))?
+                }
                 _ => self.j.string(v)?,
             }
         }
@@ -243,10 +259,9 @@ fn quantities<W: Write>(j: &mut JsonOut<W>, key: &str, list: &[QuantityElement])
         j.member("epcClass", &q.epc_class)?;
         if let Some(n) = &q.quantity {
             j.key("quantity")?;
-            if is_json_number(n) {
-                j.literal(n)?;
-            } else {
-                j.string(n)?;
+            match json_number(n) {
+                Some(num) => j.literal(&num)?,
+                None => j.string(n)?,
             }
         }
         j.member_opt("uom", q.uom.as_deref())?;

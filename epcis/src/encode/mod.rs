@@ -60,7 +60,7 @@
 //! - Some models have no XSD-valid rendering; the encoders keep the data and give up validity:
 //!   a 1.2 header without SBDH (1.2 requires one), header extensions in 2.0 (the 2.0
 //!   `EPCISHeader` has no wildcard), several `certificationInfo`, unqualified event extensions in
-//!   2.0, a query document without a query name (`<queryName/>`), a missing `creationDate`.
+//!   2.0, a query document without a query name, a missing `creationDate`.
 //! - An unqualified extension element has no prefix in JSON-LD: it is written with its bare name.
 //! - Fields the event type does not use (an `epcList` on an AggregationEvent) are not written.
 
@@ -106,6 +106,10 @@ pub struct DocumentHead<'a> {
     pub query_name: Option<&'a str>,
     /// For a query document: the subscription ID.
     pub subscription_id: Option<&'a str>,
+    /// The document's `ignoreFields` (namespace URI, local name), written as a root
+    /// `ignoreFields` element (XML; its children are the named fields, empty) or member (JSON-LD,
+    /// `prefix:name` strings).
+    pub hash_ignore: &'a [(String, String)],
     /// Namespaces the events will use, to declare once on the root (XML) or in the root
     /// `@context` (JSON-LD). The header's namespaces are always declared there; an event namespace
     /// missing from this list is declared on the event itself, which is valid but repetitive.
@@ -121,6 +125,7 @@ impl<'a> DocumentHead<'a> {
             header: &doc.header,
             query_name: doc.query_name.as_deref(),
             subscription_id: doc.subscription_id.as_deref(),
+            hash_ignore: &doc.hash_ignore,
             namespaces: Vec::new(),
         }
     }

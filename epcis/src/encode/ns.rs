@@ -150,12 +150,26 @@ impl Prefixes {
         }
     }
 
-    /// The prefix bound to `uri`, if any.
+    /// The prefix bound to `uri`, if any (the first bound).
     pub(super) fn prefix_of(&self, uri: &str) -> Option<&str> {
         self.pairs
             .iter()
             .find(|(_, u)| u == uri)
             .map(|(p, _)| p.as_str())
+    }
+
+    /// The prefix to write for `uri`: `preferred` when it is bound to `uri`, else the first
+    /// prefix bound to `uri`.
+    pub(super) fn prefix_for(&self, uri: &str, preferred: Option<&str>) -> Option<&str> {
+        let preferred = preferred.map(ncname);
+        preferred
+            .and_then(|p| {
+                self.pairs
+                    .iter()
+                    .find(|(q, u)| u == uri && *q == p)
+                    .map(|(q, _)| q.as_str())
+            })
+            .or_else(|| self.prefix_of(uri))
     }
 
     fn is_taken(&self, prefix: &str) -> bool {
@@ -179,21 +193,36 @@ impl Prefixes {
         !prefix.is_empty() && !self.is_reserved(prefix) && !self.is_taken(prefix)
     }
 
-    /// Binds `uri` to `preferred` when that prefix is free, else to a fresh one; no-op when the
-    /// URI is empty (unqualified names) or already bound.
+    /// Makes `uri` writable with `preferred` (or, without one, the usual prefix of a well-known
+    /// namespace). The preferred prefix is bound when free, even if the URI already has another
+    /// prefix: two prefixes for one namespace are legal in XML and JSON-LD, and keep each
+    /// element's prefix as the partner wrote it. When the preferred prefix is taken by another
+    /// URI or reserved, an already bound prefix of the URI is used, else a fresh one
+    /// (`{preferred}1`, `ns1`, ...). No-op for the empty URI (unqualified names).
     pub(super) fn bind(&mut self, uri: &str, preferred: Option<&str>) {
-        if uri.is_empty() || self.prefix_of(uri).is_some() {
+        if uri.is_empty() {
             return;
         }
-        let base = preferred.map(ncname).filter(|p| !p.is_empty());
-        let mut candidates: Vec<Cow<'_, str>> = Vec::new();
+        let base = preferred
+            .or_else(|| well_known_prefix(uri))
+            .map(ncname)
+            .filter(|p| !p.is_empty());
         if let Some(b) = &base {
-            candidates.push(b.clone());
+            if self.pairs.iter().any(|(p, u)| p == b && u == uri) {
+                return;
+            }
+            if self.usable(b) {
+                self.pairs.push((b.clone().into_owned(), uri.to_owned()));
+                return;
+            }
         }
-        if uri == CBVMDA_12 {
-            candidates.push(Cow::Borrowed("cbvmda12"));
+        if self.prefix_of(uri).is_some() {
+            return;
         }
-        let chosen = candidates.into_iter().find(|c| self.usable(c)).map_or_else(
+        let special = (uri == CBVMDA_12)
+            .then_some("cbvmda12")
+            .filter(|c| self.usable(c));
+        let chosen = special.map_or_else(
             || {
                 let stem = base
                     .as_deref()
@@ -204,7 +233,7 @@ impl Prefixes {
                     .find(|c| self.usable(c))
                     .unwrap_or_default()
             },
-            Cow::into_owned,
+            str::to_owned,
         );
         self.pairs.push((chosen, uri.to_owned()));
     }
@@ -235,6 +264,19 @@ impl Prefixes {
     pub(super) fn clear_locals(&mut self) {
         self.pairs.truncate(self.root);
     }
+}
+
+/// The customary prefix of a namespace that often comes without one (attributes, sensor fields).
+fn well_known_prefix(uri: &str) -> Option<&'static str> {
+    Some(match uri {
+        XSI_NS => "xsi",
+        XSD_NS => "xsd",
+        XML_NS => "xml",
+        SBDH_NS => "sbdh",
+        GS1USHC_NS => "gs1ushc",
+        CBVMDA_12 => "cbvmda",
+        _ => return None,
+    })
 }
 
 /// A name made safe for XML (an NCName: no colon) and for JSON-LD terms: characters that are not
@@ -349,12 +391,14 @@ mod tests {
         p.bind("http://example.com/gs1", Some("gs1"));
         p.bind("http://example.com/type", Some("type"));
         p.bind("http://example.com/urn", Some("urn"));
+        p.bind(XSI_NS, None);
         assert_eq!(p.prefix_of("urn:epcglobal:cbv:mda:"), Some("cbvmda"));
         assert_eq!(p.prefix_of(CBVMDA_12), Some("cbvmda12"));
         assert_eq!(p.prefix_of("http://example.com/gs1"), Some("gs11"));
         assert_eq!(p.prefix_of("http://example.com/type"), Some("ns1"));
         assert_eq!(p.prefix_of("http://example.com/urn"), Some("ns2"));
-        assert_eq!(p.root_declarations().len(), 4);
+        assert_eq!(p.prefix_of(XSI_NS), Some("xsi"));
+        assert_eq!(p.root_declarations().len(), 5);
     }
 
     #[test]

@@ -44,6 +44,9 @@ impl<W: Write> XmlWriter<W> {
         for n in &head.namespaces {
             p.bind(&n.uri, n.prefix.as_deref());
         }
+        for (uri, _) in head.hash_ignore {
+            p.bind(uri, None);
+        }
         for (prefix, uri) in [
             ("xsi", XSI_NS),
             ("xsd", XSD_NS),
@@ -70,11 +73,28 @@ impl<W: Write> XmlWriter<W> {
         if !head.header.is_empty() {
             write_header(&mut x, &p, head.header)?;
         }
+        if !head.hash_ignore.is_empty() {
+            // Where GS1's reference hash examples put it; no XSD slot allows an unqualified
+            // element there, but the model has no namespace for the wrapper.
+            x.start("ignoreFields")?;
+            for (uri, name) in head.hash_ignore {
+                let prefix = if uri.is_empty() {
+                    None
+                } else {
+                    p.prefix_of(uri)
+                };
+                x.open((prefix, name))?;
+                x.empty_end()?;
+            }
+            x.end("ignoreFields")?;
+        }
         x.start("EPCISBody")?;
         if head.kind == DocumentKind::Query {
             x.open((p.prefix_of(query_ns), "QueryResults"))?;
             x.open_end()?;
-            x.leaf("queryName", head.query_name.unwrap_or_default())?;
+            if let Some(q) = head.query_name {
+                x.leaf("queryName", q)?;
+            }
             if let Some(s) = head.subscription_id {
                 x.leaf("subscriptionID", s)?;
             }
@@ -229,7 +249,10 @@ pub(super) fn write_element<W: Write>(
 ) -> io::Result<()> {
     // INVARIANT-like: the collectors in `ns` bind every namespace before anything is written; a
     // namespace that is somehow unbound is declared right here under a reserved-free prefix.
-    let (prefix, inline) = match (e.namespace.as_str(), p.prefix_of(&e.namespace)) {
+    let (prefix, inline) = match (
+        e.namespace.as_str(),
+        p.prefix_for(&e.namespace, e.prefix.as_deref()),
+    ) {
         ("", _) => (None, false),
         (_, Some(pfx)) => (Some(pfx), false),
         (_, None) => (Some("ns0"), true),
@@ -273,22 +296,30 @@ pub(super) fn write_element<W: Write>(
     x.close((prefix, &e.name), !e.children.is_empty())
 }
 
-/// Writes extension elements where the XSD has `extension` (`##local`) then `##other`: the
-/// unqualified ones inside `<extension>`, then the qualified ones.
+/// Writes extension elements where the XSD has `extension` (`##local`) then `##other`: each run
+/// of unqualified elements inside one `<extension>` (decoders unwrap it), the qualified ones as
+/// they are, all in model order. A model whose unqualified elements come first, as every
+/// XSD-valid source yields, gives XSD-valid output; other orders are kept rather than sorted.
 pub(super) fn write_extensions<W: Write>(
     x: &mut XmlOut<W>,
     p: &Prefixes,
     elements: &[Element],
 ) -> io::Result<()> {
-    if elements.iter().any(|e| e.namespace.is_empty()) {
-        x.start("extension")?;
-        for e in elements.iter().filter(|e| e.namespace.is_empty()) {
-            write_element(x, p, e)?;
+    let mut rest = elements;
+    while let Some(first) = rest.first() {
+        if first.namespace.is_empty() {
+            let run = rest.iter().take_while(|e| e.namespace.is_empty()).count();
+            let (unqualified, tail) = rest.split_at(run);
+            x.start("extension")?;
+            for e in unqualified {
+                write_element(x, p, e)?;
+            }
+            x.end("extension")?;
+            rest = tail;
+        } else {
+            write_element(x, p, first)?;
+            rest = rest.get(1..).unwrap_or_default();
         }
-        x.end("extension")?;
-    }
-    for e in elements.iter().filter(|e| !e.namespace.is_empty()) {
-        write_element(x, p, e)?;
     }
     Ok(())
 }

@@ -236,7 +236,8 @@ fn write_value<W: Write>(j: &mut JsonOut<W>, p: &Prefixes, e: &Element) -> io::R
         };
     }
     j.begin_object()?;
-    for a in &e.attributes {
+    let repeated = ns::repeats(&e.attributes, |a| (a.namespace.as_str(), a.name.as_str()));
+    for (a, _) in e.attributes.iter().zip(repeated).filter(|(_, r)| !r) {
         j.member(&qualified_key(p, &a.namespace, None, &a.name), &a.value)?;
     }
     j.member_opt("#text", e.text.as_deref())?;

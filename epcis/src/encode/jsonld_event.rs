@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use super::json_out::{JsonOut, json_number};
 use super::jsonld::{qualified_key, write_members};
 use super::layout::{Part, parts_v2, required};
-use super::ns::Prefixes;
+use super::ns::{self, Prefixes};
 use crate::cbv::{VocabField, bare_word};
 use crate::model::{
     ErrorDeclaration, Event, Location, QuantityElement, SensorElement, SensorField, SourceDest,
@@ -212,12 +212,9 @@ impl<W: Write> EventJson<'_, W> {
 
     fn sensor_fields(&mut self, fields: &[SensorField]) -> io::Result<()> {
         self.j.begin_object()?;
-        for (i, f) in fields.iter().enumerate() {
-            let before = fields.get(..i).unwrap_or_default();
-            if before
-                .iter()
-                .any(|g| g.namespace == f.namespace && g.name == f.name)
-            {
+        let repeated = ns::repeats(fields, |f| (f.namespace.as_str(), f.name.as_str()));
+        for (f, repeat) in fields.iter().zip(repeated) {
+            if repeat {
                 continue;
             }
             self.j

@@ -20,48 +20,59 @@
 //! | sensorElementList, persistentDisposition | event children | `extension/extension` (TransformationEvent: `extension`) | members |
 //! | TransformationEvent | in `EventList` | `EventList/extension/TransformationEvent` | `type` |
 //! | AssociationEvent | in `EventList` | `EventList/extension/extension/AssociationEvent`, 2.0 content | `type` |
-//! | user extensions | after the standard children; unqualified ones inside `<extension>` | same (event level: unqualified in the nested `extension`) | `prefix:name` members |
+//! | user extensions | after the standard children; each run of unqualified ones inside `<extension>` | same, except at event level, where unqualified ones go in the nested `extension` | `prefix:name` members (unqualified: bare name) |
+//! | `ignoreFields` ([`Document::hash_ignore`]) | root child `ignoreFields` with one empty element per field, before `EPCISBody` (where GS1's hash examples put it) | same | `"ignoreFields": ["prefix:name", ...]` |
 //!
 //! CBV values are written as the model keeps them in XML (URNs for standard values) and as bare
-//! words in JSON-LD when standard ([`crate::cbv::bare_word`]). JSON-LD writes quantities and the
-//! numeric sensor fields as JSON numbers when their lexical form is one (digits copied verbatim,
-//! never through a float), `booleanValue` `true`/`false` as JSON booleans, everything else as
-//! strings. Extension elements become JSON values: text only → string (`""` when empty);
-//! attributes and children → an object whose members are the attributes (by qualified name),
-//! `"#text"`, then the children, where repeated names become an array at the position of their
-//! first occurrence (so interleaved repeats, `a b a`, come back grouped, `a a b`).
+//! words in JSON-LD when standard ([`crate::cbv::bare_word`]), else as written. JSON-LD writes
+//! quantities and the numeric sensor fields (`value`, `minValue`, ...) as JSON numbers: digits
+//! copied verbatim when the lexical form already is a JSON number, an `xsd:decimal` respelt
+//! without changing its value otherwise (`+5` → `5`, `.5` → `0.5`), a string when it is neither;
+//! `booleanValue` `true`/`false` become JSON booleans; everything else is a string. Extension
+//! elements become JSON values: text only → string; nothing at all → `{}`; attributes or
+//! children → an object with the attributes (by qualified name), `"#text"`, then the children,
+//! where repeated names become an array at the position of their first occurrence.
 //!
 //! # Namespaces
 //!
-//! An element keeps its namespace URI exactly (the event hash depends on it); only its prefix may
-//! change, when the preferred one is taken by another URI or reserved. XML declares on the root
-//! every namespace of the header and of [`DocumentHead::namespaces`], plus the well-known `xsi`,
-//! `xsd`, `sbdh`, `gs1ushc` and `cbvmda` (`urn:epcglobal:cbv:mda`, the 1.2 form) when those
-//! prefixes are still free; a namespace an event introduces is declared on the event element.
-//! JSON-LD references the ratified 2.0 context and adds an object binding the other prefixes;
-//! the context is `@protected`, so its terms (`cbvmda` = `urn:epcglobal:cbv:mda:`, `gs1`, `cbv`,
-//! `epcis`, `xsd`, ...) are never rebound: `urn:epcglobal:cbv:mda` without the colon becomes
-//! `cbvmda12`, other clashes `prefix1`, `ns1`, .... A namespace an event introduces goes into an
-//! event-level `@context`. [`to_jsonld`] and [`to_xml`] collect every namespace up front, so
-//! their output declares each once, on the root.
+//! An element keeps its namespace URI exactly (the event hash depends on it) and, when that
+//! prefix is free, the prefix the partner wrote: one URI may be bound to several prefixes, as in
+//! the source. A prefix taken by another URI, or reserved, is replaced by another prefix already
+//! bound to the URI, else a fresh one (`ex1`, `ns1`, ...). A prefix is never rebound where it is
+//! in scope. XML declares on the root every namespace of the header, of
+//! [`DocumentHead::namespaces`] and of `ignoreFields`, plus the well-known `xsi`, `xsd`, `sbdh`,
+//! `gs1ushc` and `cbvmda` (`urn:epcglobal:cbv:mda`, the 1.2 form) while those prefixes are free;
+//! a namespace an event introduces is declared on the event element. JSON-LD references the
+//! ratified 2.0 context and adds an object binding the other prefixes. That context is
+//! `@protected`: its terms (`cbvmda` = `urn:epcglobal:cbv:mda:`, `gs1`, `cbv`, `epcis`, `xsd`,
+//! `type`, ...) are never rebound, so `urn:epcglobal:cbv:mda` without the colon is written with
+//! `cbvmda12`; URI schemes (`urn`, `http`, ...) are never used as prefixes either. A namespace an
+//! event introduces goes into an event-level `@context`. [`to_jsonld`] and [`to_xml`] collect
+//! every namespace up front, so their output declares each once, on the root.
 //!
 //! # What a 1.2 reader sees
 //!
 //! A 1.2 reader that knows nothing of 2.0 sees valid 1.2 (the XSD's `extension` wildcards are
 //! `lax`): the standard 1.2 fields, plus sensor data, persistent disposition and certification
 //! info as unknown elements in the nested `extension`s, and AssociationEvents as an unknown
-//! element inside `EventList/extension/extension` (GS1's 1.2-to-2.0 XSLT turns them back).
+//! element inside `EventList/extension/extension` (GS1's 1.2-to-2.0 XSLT turns them back; our
+//! decoder unwraps every `extension`/`baseExtension` and reads them as 2.0).
 //!
 //! # Limits
 //!
 //! - `schemaVersion` is that of the output, not the model's `schema_version`.
-//! - XML 1.0 cannot carry most C0 control characters, even escaped: they become U+FFFD. Names
-//!   that are not XML names are made into ones ([`ns`]'s `ncname`); JSON-LD uses the same names.
+//! - XML 1.0 cannot carry most C0 control characters, even escaped: they become U+FFFD. A name
+//!   that is not an XML name (from a hand-built model or a JSON-LD key) has its other characters
+//!   replaced by `_`, in both syntaxes, so it cannot break the markup.
 //! - Some models have no XSD-valid rendering; the encoders keep the data and give up validity:
-//!   a 1.2 header without SBDH (1.2 requires one), header extensions in 2.0 (the 2.0
-//!   `EPCISHeader` has no wildcard), several `certificationInfo`, unqualified event extensions in
-//!   2.0, a query document without a query name, a missing `creationDate`.
-//! - An unqualified extension element has no prefix in JSON-LD: it is written with its bare name.
+//!   a 1.2 header without SBDH (1.2 requires one), header extensions such as the DSCSA
+//!   statement in 2.0 (the 2.0 `EPCISHeader` has no wildcard), several `certificationInfo`,
+//!   unqualified event extensions in 2.0, unqualified extensions after qualified ones, a query
+//!   document without a query name, a missing `creationDate`, `ignoreFields`.
+//! - JSON-LD cannot say everything XML can: XML attributes of extension elements become members
+//!   (a reader sees child elements), interleaved repeated names come back grouped (`a b a` →
+//!   `a a b`), and a vocabulary value that XML keeps as an opaque bare word (`Temperature`)
+//!   reads back in JSON-LD as the standard term it names.
 //! - Fields the event type does not use (an `epcList` on an AggregationEvent) are not written.
 
 mod json_out;

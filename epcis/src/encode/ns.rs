@@ -266,6 +266,16 @@ impl Prefixes {
     }
 }
 
+/// For each item, whether an earlier item has the same (namespace, name): XML forbids repeated
+/// attributes, so repeats are skipped. Linear in the number of items.
+pub(super) fn repeats<'a, T>(
+    items: &'a [T],
+    key: impl Fn(&'a T) -> (&'a str, &'a str),
+) -> Vec<bool> {
+    let mut seen = std::collections::HashSet::with_capacity(items.len());
+    items.iter().map(|i| !seen.insert(key(i))).collect()
+}
+
 /// The customary prefix of a namespace that often comes without one (attributes, sensor fields).
 fn well_known_prefix(uri: &str) -> Option<&'static str> {
     Some(match uri {
@@ -392,6 +402,7 @@ mod tests {
         p.bind("http://example.com/type", Some("type"));
         p.bind("http://example.com/urn", Some("urn"));
         p.bind(XSI_NS, None);
+        p.seal_root();
         assert_eq!(p.prefix_of("urn:epcglobal:cbv:mda:"), Some("cbvmda"));
         assert_eq!(p.prefix_of(CBVMDA_12), Some("cbvmda12"));
         assert_eq!(p.prefix_of("http://example.com/gs1"), Some("gs11"));
@@ -409,14 +420,21 @@ mod tests {
         p.bind("http://c.example/", Some("xmlfoo"));
         p.bind("http://d.example/", None);
         p.bind("", Some("empty"));
+        // A second free prefix for a bound URI is bound too; a taken one is not.
         p.bind("http://a.example/", Some("other"));
+        p.bind("http://a.example/", Some("ext1"));
+        p.seal_root();
         let got: Vec<_> = p
             .root_declarations()
             .iter()
             .map(|(a, _)| a.as_str())
             .collect();
-        assert_eq!(got, ["ext", "ext1", "ns1", "ns2"]);
+        assert_eq!(got, ["ext", "ext1", "ns1", "ns2", "other"]);
         assert_eq!(p.prefix_of(XML_NS), Some("xml"));
+        let a = "http://a.example/";
+        assert_eq!(p.prefix_for(a, Some("other")), Some("other"));
+        assert_eq!(p.prefix_for(a, Some("ext1")), Some("ext"));
+        assert_eq!(p.prefix_for(a, None), Some("ext"));
     }
 
     #[test]
@@ -436,7 +454,7 @@ mod tests {
         assert_eq!(ncname("lotNumber"), "lotNumber");
         assert_eq!(ncname("a b"), "a_b");
         assert_eq!(ncname("1abc"), "_1abc");
-        assert_eq!(ncname("x\"/><evil"), "x___evil");
+        assert_eq!(ncname("x\"/><evil"), "x____evil");
         assert_eq!(ncname("@context"), "__context");
         assert_eq!(ncname("p:q"), "p_q");
         assert_eq!(ncname(""), "_");

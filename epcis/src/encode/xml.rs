@@ -247,8 +247,8 @@ pub(super) fn write_element<W: Write>(
     p: &Prefixes,
     e: &Element,
 ) -> io::Result<()> {
-    // INVARIANT-like: the collectors in `ns` bind every namespace before anything is written; a
-    // namespace that is somehow unbound is declared right here under a reserved-free prefix.
+    // WHY the fallback: the collectors in `ns` bind every namespace before anything is written,
+    // so it is not reached; were it reached, the namespace is still declared, on the element.
     let (prefix, inline) = match (
         e.namespace.as_str(),
         p.prefix_for(&e.namespace, e.prefix.as_deref()),
@@ -261,14 +261,9 @@ pub(super) fn write_element<W: Write>(
     if inline {
         x.xmlns("ns0", &e.namespace)?;
     }
-    for (i, a) in e.attributes.iter().enumerate() {
-        let dup = e
-            .attributes
-            .get(..i)
-            .unwrap_or_default()
-            .iter()
-            .any(|b| b.namespace == a.namespace && b.name == a.name);
-        if dup {
+    let repeated = ns::repeats(&e.attributes, |a| (a.namespace.as_str(), a.name.as_str()));
+    for (a, repeat) in e.attributes.iter().zip(repeated) {
+        if repeat {
             continue;
         }
         let apfx = if a.namespace.is_empty() {
@@ -276,13 +271,7 @@ pub(super) fn write_element<W: Write>(
         } else {
             p.prefix_of(&a.namespace)
         };
-        // An unqualified `xmlns` attribute would be a default-namespace declaration.
-        let name = if apfx.is_none() && a.name == "xmlns" {
-            "_xmlns"
-        } else {
-            a.name.as_str()
-        };
-        x.attr((apfx, name), &a.value)?;
+        x.attr((apfx, &a.name), &a.value)?;
     }
     let text = e.text.as_deref().unwrap_or_default();
     if text.is_empty() && e.children.is_empty() {

@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use super::layout::{Part, layout_v12, parts_v2, required};
-use super::ns::Prefixes;
+use super::ns::{self, Prefixes};
 use super::xml::{write_element, write_extensions};
 use super::xml_out::XmlOut;
 use crate::model::{
@@ -269,12 +269,9 @@ impl<W: Write> EventXml<'_, W> {
 
     fn sensor_fields(&mut self, name: &str, fields: &[SensorField]) -> io::Result<()> {
         self.x.open((None, name))?;
-        for (i, f) in fields.iter().enumerate() {
-            let before = fields.get(..i).unwrap_or_default();
-            if before
-                .iter()
-                .any(|g| g.namespace == f.namespace && g.name == f.name)
-            {
+        let repeated = ns::repeats(fields, |f| (f.namespace.as_str(), f.name.as_str()));
+        for (f, repeat) in fields.iter().zip(repeated) {
+            if repeat {
                 continue;
             }
             let prefix = if f.namespace.is_empty() {

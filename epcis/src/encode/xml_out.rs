@@ -62,8 +62,13 @@ impl<W: Write> XmlOut<W> {
         self.name(name)
     }
 
-    /// Writes one attribute into the open start tag.
+    /// Writes one attribute into the open start tag. An unqualified attribute named `xmlns` is
+    /// written as `_xmlns`: it would otherwise declare a default namespace.
     pub(super) fn attr(&mut self, name: QName<'_>, value: &str) -> io::Result<()> {
+        let name = match name {
+            (None, "xmlns") => (None, "_xmlns"),
+            other => other,
+        };
         self.out.write_all(b" ")?;
         self.name(name)?;
         self.out.write_all(b"=\"")?;
@@ -73,7 +78,11 @@ impl<W: Write> XmlOut<W> {
 
     /// Writes a namespace declaration into the open start tag.
     pub(super) fn xmlns(&mut self, prefix: &str, uri: &str) -> io::Result<()> {
-        self.attr((Some("xmlns"), prefix), uri)
+        self.out.write_all(b" xmlns:")?;
+        self.out.write_all(ncname(prefix).as_bytes())?;
+        self.out.write_all(b"=\"")?;
+        escape(&mut self.out, uri, true)?;
+        self.out.write_all(b"\"")
     }
 
     /// Closes the start tag of an element that will have content.
@@ -198,10 +207,11 @@ mod tests {
         let mut x = XmlOut::new(Vec::new());
         x.open((Some("p x"), "a\"><b")).unwrap();
         x.attr((None, "c d"), "v").unwrap();
+        x.attr((None, "xmlns"), "http://evil.example/").unwrap();
         x.empty_end().unwrap();
         assert_eq!(
             String::from_utf8(x.into_inner()).unwrap(),
-            "<p_x:a___b c_d=\"v\"/>"
+            "<p_x:a___b c_d=\"v\" _xmlns=\"http://evil.example/\"/>"
         );
     }
 }

@@ -322,7 +322,6 @@ fn reference_documents_round_trip_through_every_form() {
 
 const MDA: &str = "urn:epcglobal:cbv:mda";
 const EXT: &str = "http://ns.example.com/epcis/";
-const SBDH: &str = "http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader";
 const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
 
 fn leaf(ns: &str, prefix: &str, name: &str, text: &str) -> Element {
@@ -560,7 +559,7 @@ fn every_field_event(kind: EventKind, unqualified: bool) -> Event {
             e.child_quantity_list = quantities;
         }
         EventKind::Transformation => {
-            e.input_epc_list = epcs.clone();
+            e.input_epc_list = epcs;
             e.input_quantity_list = quantities.clone();
             e.output_epc_list = strings(&["urn:epc:id:sgtin:4012345.077889.25"]);
             e.output_quantity_list = quantities;
@@ -653,7 +652,7 @@ fn hand_built_models_round_trip_through_every_form() {
     compare(&d, "xml2.0", &to_xml(&d, EpcisVersion::V2_0), true).unwrap();
     compare(&d, "xml1.2", &to_xml(&d, EpcisVersion::V1_2), false).unwrap();
     compare(&d, "jsonld", &to_jsonld(&d), true).unwrap();
-    let mut query = d.clone();
+    let mut query = d;
     query.kind = DocumentKind::Query;
     query.query_name = Some("SimpleEventQuery".into());
     query.subscription_id = Some("sub-1".into());
@@ -730,4 +729,40 @@ fn streaming_writers_declare_unannounced_namespaces_on_the_event() {
     assert_eq!(first["@context"]["cbvmda12"], MDA, "{first}");
     compare(&doc, "xml2.0", &xml, true).unwrap();
     compare(&doc, "jsonld", &json, true).unwrap();
+}
+
+#[test]
+fn hostile_text_survives_every_form() {
+    let hostile = "a<b>&c\"d' ]]> <!-- x --> \u{1}\te\r\nf é 漢 🚀 end";
+    let mut d = dscsa_document(true);
+    let mut odd = leaf(EXT, "example", "note", hostile);
+    odd.attributes.push(Attribute {
+        namespace: String::new(),
+        name: "v".into(),
+        value: hostile.into(),
+    });
+    d.events[0].ilmd.as_mut().unwrap().push(odd);
+    d.header.master_data[0].elements[0].attributes[0].value = hostile.into();
+    d.header
+        .transaction_statement
+        .as_mut()
+        .unwrap()
+        .legal_notice = Some(hostile.into());
+    compare(&d, "jsonld", &to_jsonld(&d), true).unwrap();
+    // XML 1.0 cannot carry U+0001: the encoder writes U+FFFD instead; all else is kept.
+    let mut xml_model = d.clone();
+    let safe = hostile.replace('\u{1}', "\u{FFFD}");
+    let ilmd = xml_model.events[0].ilmd.as_mut().unwrap();
+    let odd = ilmd.last_mut().unwrap();
+    odd.text = Some(safe.clone());
+    odd.attributes[0].value = safe.clone();
+    xml_model.header.master_data[0].elements[0].attributes[0].value = safe.clone();
+    xml_model
+        .header
+        .transaction_statement
+        .as_mut()
+        .unwrap()
+        .legal_notice = Some(safe);
+    compare(&xml_model, "xml2.0", &to_xml(&d, EpcisVersion::V2_0), true).unwrap();
+    compare(&xml_model, "xml1.2", &to_xml(&d, EpcisVersion::V1_2), false).unwrap();
 }

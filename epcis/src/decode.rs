@@ -57,7 +57,8 @@ pub fn decode_with(bytes: &[u8], limits: &Limits) -> DecodeResult<Document> {
 }
 
 /// Decodes a document of any supported syntax from a reader, handing each event to `on_event`
-/// as soon as it is decoded, and returns the document head (everything but the events).
+/// as soon as it is decoded, with the document head read so far (root attributes, header,
+/// `ignoreFields`), and returns the complete head (everything but the events).
 ///
 /// XML is read in bounded memory. JSON-LD is streamed too when `@context` precedes `epcisBody`
 /// (as every generator we know writes it); otherwise the events are held until the context is
@@ -65,7 +66,7 @@ pub fn decode_with(bytes: &[u8], limits: &Limits) -> DecodeResult<Document> {
 pub fn decode_stream<R, F>(mut input: R, limits: &Limits, mut on_event: F) -> DecodeResult<Document>
 where
     R: BufRead,
-    F: FnMut(Event) -> DecodeResult<()>,
+    F: FnMut(&Document, Event) -> DecodeResult<()>,
 {
     let syntax = {
         let buf = input
@@ -76,8 +77,9 @@ where
     match syntax {
         Syntax::Xml => {
             let mut events = XmlEvents::new(input, limits)?;
-            for event in events.by_ref() {
-                on_event(event?)?;
+            while let Some(event) = events.next() {
+                let event = event?;
+                on_event(events.head(), event)?;
             }
             Ok(events.into_head())
         }

@@ -24,7 +24,7 @@ use event::Ptr;
 /// Decodes a whole JSON-LD document (parsed from the slice: faster than through a reader).
 pub(crate) fn decode(bytes: &[u8], limits: &Limits) -> DecodeResult<Document> {
     let mut events = Vec::new();
-    let mut on_event = |e| {
+    let mut on_event = |_: &Document, e| {
         events.push(e);
         Ok(())
     };
@@ -39,7 +39,7 @@ pub(crate) fn decode(bytes: &[u8], limits: &Limits) -> DecodeResult<Document> {
 pub(crate) fn decode_stream<R: BufRead>(
     mut input: R,
     limits: &Limits,
-    on_event: &mut dyn FnMut(Event) -> DecodeResult<()>,
+    on_event: &mut dyn FnMut(&Document, Event) -> DecodeResult<()>,
 ) -> DecodeResult<Document> {
     if input
         .fill_buf()
@@ -60,7 +60,7 @@ pub(crate) fn decode_stream<R: BufRead>(
 fn drive<'de, R: serde_json::de::Read<'de>>(
     de: &mut serde_json::Deserializer<R>,
     limits: &Limits,
-    on_event: &mut dyn FnMut(Event) -> DecodeResult<()>,
+    on_event: &mut dyn FnMut(&Document, Event) -> DecodeResult<()>,
     exceeded: impl Fn() -> bool,
 ) -> DecodeResult<Document> {
     let mut state = State {
@@ -73,7 +73,6 @@ fn drive<'de, R: serde_json::de::Read<'de>>(
         count: 0,
         head: Document::default(),
         header: None,
-        ignore_fields: Vec::new(),
     };
     let result = DocSeed(&mut state)
         .deserialize(&mut *de)
@@ -110,14 +109,7 @@ fn drive<'de, R: serde_json::de::Read<'de>>(
         return Err(DecodeError::new(position, problem));
     }
     state.flush_held()?;
-    state.head.hash_ignore = state
-        .ignore_fields
-        .iter()
-        .map(|f| {
-            let n = state.ctx.resolve(f);
-            (n.namespace, n.local)
-        })
-        .collect();
+
     if let Some(h) = state.header.take() {
         state.head.header = header::header(&state.ctx, &h, limits)?;
     }
@@ -165,13 +157,12 @@ struct State<'a> {
     ctx: Context,
     ctx_seen: bool,
     held: Vec<(String, Value)>,
-    on_event: &'a mut dyn FnMut(Event) -> DecodeResult<()>,
+    on_event: &'a mut dyn FnMut(&Document, Event) -> DecodeResult<()>,
     error: Option<DecodeError>,
     limits: &'a Limits,
     count: u64,
     head: Document,
     header: Option<Value>,
-    ignore_fields: Vec<String>,
 }
 
 impl State<'_> {
@@ -196,13 +187,23 @@ impl State<'_> {
             return Ok(());
         }
         let ev = event::event(&self.ctx, &value, &Ptr::new(&pointer), self.limits)?;
-        (self.on_event)(ev)
+        (self.on_event)(&self.head, ev)
+    }
+
+    /// Records `ignoreFields` names, resolved now so that streamed events honour them.
+    fn add_ignore_fields(&mut self, v: &Value) {
+        if let Value::Array(items) = v {
+            for name in items.iter().filter_map(Value::as_str) {
+                let n = self.ctx.resolve(name);
+                self.head.hash_ignore.push((n.namespace, n.local));
+            }
+        }
     }
 
     fn flush_held(&mut self) -> DecodeResult<()> {
         for (pointer, value) in std::mem::take(&mut self.held) {
             let ev = event::event(&self.ctx, &value, &Ptr::new(&pointer), self.limits)?;
-            (self.on_event)(ev)?;
+            (self.on_event)(&self.head, ev)?;
         }
         Ok(())
     }
@@ -270,10 +271,7 @@ impl<'de> Visitor<'de> for DocSeed<'_, '_> {
                 "epcisHeader" => st.header = Some(map.next_value()?),
                 k if k == "ignoreFields" || k.ends_with(":ignoreFields") => {
                     let v: Value = map.next_value()?;
-                    if let Value::Array(items) = v {
-                        st.ignore_fields
-                            .extend(items.iter().filter_map(|i| i.as_str().map(str::to_owned)));
-                    }
+                    st.add_ignore_fields(&v);
                 }
                 "epcisBody" => map.next_value_seed(BodySeed(st, "/epcisBody"))?,
                 _ => {
@@ -344,10 +342,7 @@ impl<'de> Visitor<'de> for BodySeed<'_, '_> {
                 }
                 k if k == "ignoreFields" || k.ends_with(":ignoreFields") => {
                     let v: Value = map.next_value()?;
-                    if let Value::Array(items) = v {
-                        st.ignore_fields
-                            .extend(items.iter().filter_map(|i| i.as_str().map(str::to_owned)));
-                    }
+                    st.add_ignore_fields(&v);
                 }
                 "subscriptionID" => {
                     let v: Value = map.next_value()?;

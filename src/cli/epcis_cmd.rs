@@ -1,0 +1,182 @@
+//! `dscsa epcis …`: hash, validate and convert EPCIS documents without a server.
+//!
+//! Every command detects the syntax (EPCIS 1.2 XML, 2.0 XML, 2.0 JSON-LD) and streams the
+//! document, so files larger than memory work.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Subcommand, ValueEnum};
+
+use epcis::{Document, EpcisVersion, Limits};
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum EpcisCommand {
+    /// Print the CBV 2.0 event hash ID of every event, one per line, in document order.
+    ///
+    /// The hash is the GS1 reference algorithm's (`ni:///sha-256;…?ver=CBV2.0`): the same event
+    /// gets the same ID whether it arrives as 1.2 XML, 2.0 XML or JSON-LD.
+    Hash {
+        /// The EPCIS document (1.2 XML, 2.0 XML or JSON-LD; detected).
+        file: PathBuf,
+        /// Print the pre-hash string (the canonical text that is hashed) after each ID,
+        /// separated by a tab, to compare with another implementation.
+        #[arg(long)]
+        prehash: bool,
+    },
+    /// Check documents: exit 0 if all are valid, else print each located error and exit 1.
+    ///
+    /// Errors name the place (XML line and column, or JSON pointer), the field, the value and
+    /// the rule. Decoding stops at a document's first error.
+    Validate {
+        /// One or more EPCIS documents.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Convert a document to EPCIS 2.0 JSON-LD, 2.0 XML or 1.2 XML (what most DSCSA partners
+    /// still exchange).
+    Convert {
+        /// The EPCIS document to convert.
+        file: PathBuf,
+        /// Target syntax.
+        #[arg(long, value_enum)]
+        to: Target,
+        /// EPCIS version of XML output (JSON-LD is always 2.0).
+        #[arg(long, value_enum, default_value = "2.0")]
+        epcis: Version,
+        /// Write to this file instead of standard output.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub(crate) enum Target {
+    /// EPCIS 2.0 JSON-LD.
+    Jsonld,
+    /// EPCIS XML (version from --epcis).
+    Xml,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub(crate) enum Version {
+    /// EPCIS 1.2 (urn:epcglobal:epcis:xsd:1).
+    #[value(name = "1.2")]
+    V1_2,
+    /// EPCIS 2.0 (urn:epcglobal:epcis:xsd:2).
+    #[value(name = "2.0")]
+    V2_0,
+}
+
+fn open(path: &Path) -> anyhow::Result<BufReader<File>> {
+    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    Ok(BufReader::with_capacity(1 << 16, file))
+}
+
+pub(crate) fn run(cmd: EpcisCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        EpcisCommand::Hash { file, prehash } => hash(&file, prehash),
+        EpcisCommand::Validate { files } => validate(&files),
+        EpcisCommand::Convert {
+            file,
+            to,
+            epcis,
+            output,
+        } => convert(&file, to, epcis, output.as_deref()),
+    }
+}
+
+fn hash(file: &Path, with_prehash: bool) -> anyhow::Result<ExitCode> {
+    let input = open(file)?;
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let mut write_error = None;
+    let result = epcis::decode_stream(input, &Limits::default(), |head, event| {
+        let pre = epcis::prehash_ignoring(&event, &head.hash_ignore);
+        let id = epcis::hash_prehash(&pre);
+        let written = if with_prehash {
+            writeln!(out, "{id}\t{pre}")
+        } else {
+            writeln!(out, "{id}")
+        };
+        if let Err(e) = written {
+            write_error = Some(e);
+        }
+        Ok(())
+    });
+    if let Some(e) = write_error {
+        return Err(e).context("writing to standard output");
+    }
+    out.flush().context("writing to standard output")?;
+    match result {
+        Ok(_) => Ok(ExitCode::SUCCESS),
+        Err(e) => {
+            eprintln!("{}: {e}", file.display());
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+fn validate(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let mut failed = false;
+    for file in files {
+        let input = open(file)?;
+        let mut events = 0u64;
+        match epcis::decode_stream(input, &Limits::default(), |_, _| {
+            events += 1;
+            Ok(())
+        }) {
+            Ok(_) => println!("{}: valid ({events} events)", file.display()),
+            Err(e) => {
+                failed = true;
+                println!("{}: {e}", file.display());
+            }
+        }
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn convert(
+    file: &Path,
+    to: Target,
+    version: Version,
+    output: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let doc: Document = match epcis::decode(&bytes) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("{}: {e}", file.display());
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let text = match to {
+        Target::Jsonld => epcis::encode::to_jsonld(&doc),
+        Target::Xml => epcis::encode::to_xml(
+            &doc,
+            match version {
+                Version::V1_2 => EpcisVersion::V1_2,
+                Version::V2_0 => EpcisVersion::V2_0,
+            },
+        ),
+    };
+    match output {
+        Some(path) => std::fs::write(path, text)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => {
+            let stdout = std::io::stdout();
+            let mut out = stdout.lock();
+            out.write_all(text.as_bytes())
+                .and_then(|()| out.flush())
+                .context("writing to standard output")?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

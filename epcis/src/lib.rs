@@ -16,6 +16,8 @@ pub mod cbv;
 mod decode;
 pub mod encode;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod hash;
 pub mod id;
 mod jsonld;

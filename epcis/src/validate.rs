@@ -192,10 +192,10 @@ const STANDARD_FIELDS: &[&str] = &[
     "ilmd",
 ];
 
-/// XML: an unqualified element the standard does not define is kept (SAP ATTP, a common DSCSA
+/// An unqualified element (XML) or member (JSON-LD) the standard does not define is kept (SAP ATTP, a common DSCSA
 /// system, writes `<SAPExtension>` so), unless it is a standard field's name in the wrong case,
 /// which is almost certainly a typo that would otherwise lose the field silently.
-pub(crate) fn unqualified_xml_extension(name: &str, pos: Position) -> DecodeResult<()> {
+pub(crate) fn unqualified_extension(name: &str, pos: Position) -> DecodeResult<()> {
     match STANDARD_FIELDS
         .iter()
         .find(|f| f.eq_ignore_ascii_case(name))

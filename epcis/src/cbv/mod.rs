@@ -98,10 +98,10 @@ pub fn expand_curie(value: &str) -> Option<String> {
 pub fn canonical(field: VocabField, value: &str) -> String {
     let expanded = expand_curie(value);
     let value = expanded.as_deref().unwrap_or(value);
-    if let (Some(urn), Some(word)) = (field.urn_prefix(), value.strip_prefix(field.web_prefix())) {
-        if field.is_standard_word(word) {
-            return format!("{urn}{word}");
-        }
+    if let (Some(urn), Some(word)) = (field.urn_prefix(), value.strip_prefix(field.web_prefix()))
+        && field.is_standard_word(word)
+    {
+        return format!("{urn}{word}");
     }
     value.to_owned()
 }

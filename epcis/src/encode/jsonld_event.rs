@@ -91,7 +91,7 @@ impl<W: Write> EventJson<'_, W> {
     fn part(&mut self, e: &Event, part: Part) -> io::Result<()> {
         let j = &mut *self.j;
         let list = |j: &mut JsonOut<W>, k: &str, v: &[String]| {
-            if v.is_empty() && !required(false, e.kind, part) {
+            if v.is_empty() && !required(false, e, part) {
                 Ok(())
             } else {
                 j.string_array(k, v)
@@ -126,7 +126,7 @@ impl<W: Write> EventJson<'_, W> {
             Part::ReadPoint => self.location("readPoint", e.read_point.as_ref()),
             Part::BizLocation => self.location("bizLocation", e.biz_location.as_ref()),
             Part::BizTransactions => {
-                if e.biz_transactions.is_empty() && !required(false, e.kind, part) {
+                if e.biz_transactions.is_empty() && !required(false, e, part) {
                     return Ok(());
                 }
                 j.key("bizTransactionList")?;

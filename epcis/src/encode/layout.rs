@@ -237,11 +237,13 @@ pub(super) fn layout_v12(kind: EventKind) -> Layout12 {
 
 /// True when the XSD requires the part even when the model's list is empty (it is then written
 /// as an empty list element).
-pub(super) fn required(v12: bool, kind: EventKind, part: Part) -> bool {
-    match (kind, part) {
+pub(super) fn required(v12: bool, e: &crate::model::Event, part: Part) -> bool {
+    match (e.kind, part) {
         (EventKind::Transaction, BizTransactions) => true,
-        (EventKind::Object | EventKind::Transaction, EpcList)
-        | (EventKind::Aggregation, ChildEpcs) => v12,
+        // EPCIS 2.0 requires an ObjectEvent to carry epcList or quantityList (the XSD always
+        // requires epcList); an empty list is written rather than dropped.
+        (EventKind::Object, EpcList) => v12 || e.quantity_list.is_empty(),
+        (EventKind::Transaction, EpcList) | (EventKind::Aggregation, ChildEpcs) => v12,
         _ => false,
     }
 }

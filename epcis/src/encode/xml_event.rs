@@ -148,7 +148,7 @@ impl<W: Write> EventXml<'_, W> {
 
     /// True when the part has something to write.
     fn present(&self, e: &Event, part: Part) -> bool {
-        required(self.v12, e.kind, part)
+        required(self.v12, e, part)
             || match part {
                 Part::ParentId => e.parent_id.is_some(),
                 Part::EpcList => !e.epc_list.is_empty(),

@@ -11,7 +11,7 @@ use super::tree::Node;
 /// A field of the property order and the order of its children.
 pub(crate) struct Field {
     name: &'static str,
-    sub: Option<&'static [Field]>,
+    sub: Option<&'static [Self]>,
 }
 
 const fn leaf(name: &'static str) -> Field {

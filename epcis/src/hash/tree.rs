@@ -11,7 +11,7 @@ use crate::model::{Element, Event, QuantityElement, SensorField, SourceDest};
 pub(crate) struct Node<'a> {
     pub(crate) name: Cow<'a, str>,
     pub(crate) text: &'a str,
-    pub(crate) children: Vec<Node<'a>>,
+    pub(crate) children: Vec<Self>,
     pub(crate) pair: bool,
 }
 

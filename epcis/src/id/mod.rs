@@ -54,7 +54,6 @@ pub use scan::ScannedProduct;
 
 /// Feeds `data` (as lossy UTF-8) to every identifier parser and ignores the results: the entry
 /// point of the identifier fuzz targets. Anything but a panic is a pass.
-#[cfg(feature = "fuzzing")]
 pub fn fuzz_identifiers(data: &[u8]) {
     let s = String::from_utf8_lossy(data);
     if let Ok(epc) = Epc::parse(&s) {

@@ -58,10 +58,10 @@ impl Context {
                         Value::Object(def) => def.get("@id").and_then(Value::as_str),
                         _ => None,
                     };
-                    if let Some(ns) = ns {
-                        if !k.starts_with('@') {
-                            self.prefixes.insert(k.clone(), ns.to_owned());
-                        }
+                    if let Some(ns) = ns
+                        && !k.starts_with('@')
+                    {
+                        self.prefixes.insert(k.clone(), ns.to_owned());
                     }
                 }
             }
@@ -76,14 +76,14 @@ impl Context {
 
     /// Resolves a member name: `prefix:local` with a known prefix, or kept as written.
     pub(crate) fn resolve(&self, key: &str) -> Name {
-        if let Some((prefix, local)) = key.split_once(':') {
-            if let Some(ns) = self.namespace(prefix) {
-                return Name {
-                    namespace: ns.to_owned(),
-                    prefix: Some(prefix.to_owned()),
-                    local: local.to_owned(),
-                };
-            }
+        if let Some((prefix, local)) = key.split_once(':')
+            && let Some(ns) = self.namespace(prefix)
+        {
+            return Name {
+                namespace: ns.to_owned(),
+                prefix: Some(prefix.to_owned()),
+                local: local.to_owned(),
+            };
         }
         Name {
             namespace: String::new(),

@@ -537,11 +537,12 @@ pub(crate) fn event(
                 ev.extensions.extend(elements(ctx, k, v, 1, limits, &here)?);
             }
             _ => {
-                let new = elements(ctx, k, v, 1, limits, &here)?;
-                for f in &new {
-                    validate::qualified_extension(k, &f.namespace, here.pos())?;
+                // As in XML: unqualified extension members are kept (vendor blocks converted
+                // from XML), misspellings of standard fields are refused.
+                if !k.contains(':') {
+                    validate::unqualified_extension(k, here.pos())?;
                 }
-                ev.extensions.extend(new);
+                ev.extensions.extend(elements(ctx, k, v, 1, limits, &here)?);
             }
         }
     }

@@ -31,7 +31,7 @@ pub struct Element {
     /// Text content, trimmed; `None` when the element has no text.
     pub text: Option<String>,
     /// Child elements in document order.
-    pub children: Vec<Element>,
+    pub children: Vec<Self>,
 }
 
 impl Element {

@@ -294,7 +294,7 @@ impl Event {
         let want = namespace.trim_end_matches(':');
         self.ilmd.as_deref()?.iter().find_map(|e| {
             (e.name == name && e.namespace.trim_end_matches(':') == want)
-                .then(|| e.text.as_deref())
+                .then_some(e.text.as_deref())
                 .flatten()
         })
     }

@@ -359,7 +359,7 @@ pub(crate) fn event(node: XNode, limits: &Limits) -> DecodeResult<Event> {
                 ev.ilmd = Some(flatten(child.children).into_iter().map(element).collect());
             }
             other => {
-                validate::unqualified_xml_extension(other, cpos)?;
+                validate::unqualified_extension(other, cpos)?;
                 ev.extensions.push(element(child));
             }
         }

@@ -54,42 +54,40 @@ impl<R: BufRead> XmlEvents<R> {
     /// Reads the document head and stops before the first event.
     pub fn new(input: R, limits: &Limits) -> DecodeResult<Self> {
         let mut reader = XmlReader::new(input, limits.clone());
-        let root = loop {
-            match reader.step(None)? {
-                Step::Open(node, empty) => break (node, empty),
-                Step::Close | Step::Eof => {
-                    return Err(DecodeError::new(
-                        reader.position(),
-                        Problem::NotEpcis("no root element: the input is empty".into()),
-                    ));
-                }
+        // `step` skips the prolog (declaration, comments), so the first step is the root.
+        let (mut root, empty) = match reader.step(None)? {
+            Step::Open(node, empty) => (node, empty),
+            Step::Close | Step::Eof => {
+                return Err(DecodeError::new(
+                    reader.position(),
+                    Problem::NotEpcis("no root element: the input is empty".into()),
+                ));
             }
         };
-        let (mut root, empty) = root;
         // A bare event (the body of `POST /epcis/events`, and many test fixtures) is read as a
         // document of one event.
-        if root.ns.is_empty() || root.ns == NS_EPCIS_1 || root.ns == NS_EPCIS_2 {
-            if crate::model::EventKind::from_name(&root.local).is_some() {
-                let version = if root.ns == NS_EPCIS_1 {
-                    EpcisVersion::V1_2
-                } else {
-                    EpcisVersion::V2_0
-                };
-                root.ns.clear();
-                if !empty {
-                    reader.read_subtree(&mut root)?;
-                }
-                return Ok(Self {
-                    reader,
-                    head: Document::default(),
-                    version,
-                    frames: Vec::new(),
-                    limits: limits.clone(),
-                    events: 0,
-                    done: false,
-                    pending: Some(root),
-                });
+        if (root.ns.is_empty() || root.ns == NS_EPCIS_1 || root.ns == NS_EPCIS_2)
+            && crate::model::EventKind::from_name(&root.local).is_some()
+        {
+            let version = if root.ns == NS_EPCIS_1 {
+                EpcisVersion::V1_2
+            } else {
+                EpcisVersion::V2_0
+            };
+            root.ns.clear();
+            if !empty {
+                reader.read_subtree(&mut root)?;
             }
+            return Ok(Self {
+                reader,
+                head: Document::default(),
+                version,
+                frames: Vec::new(),
+                limits: limits.clone(),
+                events: 0,
+                done: false,
+                pending: Some(root),
+            });
         }
         let (kind, version) = match (root.ns.as_str(), root.local.as_str()) {
             (NS_EPCIS_1, "EPCISDocument") => (DocumentKind::Capture, EpcisVersion::V1_2),

@@ -96,7 +96,7 @@ pub(crate) struct XNode {
     pub(crate) attrs: Vec<XAttr>,
     /// Text directly inside this element (all text nodes concatenated), trimmed.
     pub(crate) text: String,
-    pub(crate) children: Vec<XNode>,
+    pub(crate) children: Vec<Self>,
     pub(crate) pos: (u64, u64),
 }
 

@@ -92,3 +92,12 @@ fn truncated_document_is_an_error_even_after_complete_events() {
     let e = err(&doc);
     assert!(e.contains("truncated") || e.contains("end of input"), "{e}");
 }
+
+#[test]
+fn whitespace_between_entity_references_is_kept() {
+    let doc = format!(
+        "{HEAD_12}      <epcList/>\n      <action>ADD</action>\n      <ex:note xmlns:ex=\"urn:ex\">  a &amp; &lt; b  </ex:note>\n{TAIL_12}"
+    );
+    let d = epcis::decode(doc.as_bytes()).unwrap();
+    assert_eq!(d.events[0].extensions[0].text.as_deref(), Some("a & < b"));
+}

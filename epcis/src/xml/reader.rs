@@ -227,7 +227,13 @@ impl<R: BufRead> XmlReader<R> {
                 return Ok(Some(Step::Close));
             }
             XmlEvent::Text(t) => {
-                if let Some(out) = text {
+                // Indentation between elements is most of the text in a document: while nothing
+                // has accumulated, leading whitespace can be skipped without copying (values are
+                // trimmed). Once text has started, whitespace is content (`a &amp; &lt; b`).
+                let raw: &str = &t;
+                let skip =
+                    |out: &String| out.is_empty() && raw.bytes().all(|b| b.is_ascii_whitespace());
+                if let Some(out) = text.filter(|out| !skip(out)) {
                     let decoded = t.xml10_content();
                     self.push_text(out, &decoded)?;
                 }

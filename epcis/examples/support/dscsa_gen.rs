@@ -27,7 +27,7 @@ fn sgln(loc: &str) -> String {
 }
 
 /// The `i`-th event of the stream.
-pub fn event(i: u64) -> Event {
+pub(crate) fn event(i: u64) -> Event {
     let slot = i % 20;
     let block = i / 20;
     let minute = i % 60;

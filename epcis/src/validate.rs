@@ -66,7 +66,10 @@ pub(crate) fn uri(value: &str, field: &str, pos: Position) -> DecodeResult<()> {
     if value.is_empty() {
         return Err(DecodeError::invalid(pos, field, value, "must not be empty"));
     }
-    if let Some(c) = value.chars().find(|c| c.is_whitespace() || c.is_control()) {
+    let suspicious = |b: &u8| !b.is_ascii_graphic();
+    if value.bytes().any(|b| suspicious(&b))
+        && let Some(c) = value.chars().find(|c| c.is_whitespace() || c.is_control())
+    {
         return Err(DecodeError::invalid(
             pos,
             field,
@@ -102,6 +105,40 @@ pub(crate) fn uri(value: &str, field: &str, pos: Position) -> DecodeResult<()> {
 pub(crate) fn epc(value: &str, field: &str, pos: Position) -> DecodeResult<()> {
     uri(value, field, pos.clone())?;
     epc_urn(value, field, pos)
+}
+
+/// Remembers the `urn:epc:id:sgtin:CP.IR.` prefix of the last fully parsed SGTIN, so that the
+/// rest of an EPC list, which in DSCSA data nearly always shares it, checks only its serials.
+#[derive(Default)]
+pub(crate) struct EpcCache {
+    prefix: String,
+}
+
+/// [`epc`] with a fast path for list entries that share the cached prefix and have a plain
+/// alphanumeric serial (1 to 20 characters: within CSET 82 and needing no escapes). Anything else
+/// takes the full parse. `path` is only called to build an error.
+pub(crate) fn epc_in_list(
+    value: &str,
+    cache: &mut EpcCache,
+    path: impl FnOnce() -> String,
+    pos: Position,
+) -> DecodeResult<()> {
+    if !cache.prefix.is_empty() {
+        if let Some(serial) = value.strip_prefix(cache.prefix.as_str()) {
+            if (1..=20).contains(&serial.len()) && serial.bytes().all(|b| b.is_ascii_alphanumeric())
+            {
+                return Ok(());
+            }
+        }
+    }
+    epc(value, &path(), pos)?;
+    if value.starts_with("urn:epc:id:sgtin:") {
+        if let Some(i) = value.rfind('.') {
+            cache.prefix.clear();
+            cache.prefix.push_str(value.get(..=i).unwrap_or_default());
+        }
+    }
+    Ok(())
 }
 
 /// A class-level identifier (quantity lists): a URI, and a valid one when it is an EPC class or

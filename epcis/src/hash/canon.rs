@@ -33,10 +33,55 @@ pub(crate) fn value(text: &str) -> Cow<'_, str> {
     if let Some(n) = python_float_str(&v) {
         v = Cow::Owned(n);
     }
-    match crate::id::normalise(&v) {
+    match normalise_cached(&v) {
         Some(dl) => Cow::Owned(dl),
         None => v,
     }
+}
+
+thread_local! {
+    /// The last SGTIN prefix normalised (`urn:epc:id:sgtin:CP.IR.`) and its Digital Link
+    /// (`https://id.gs1.org/01/GTIN/21/`): EPC lists repeat one GTIN, and its check digit need
+    /// not be computed for every serial.
+    static SGTIN_PREFIX: std::cell::RefCell<(String, String)> =
+        const { std::cell::RefCell::new((String::new(), String::new())) };
+}
+
+/// [`crate::id::normalise`], with the SGTIN prefix remembered. The cache only answers for
+/// serials of plain ASCII letters and digits, 1 to 20 of them, which the Digital Link writes
+/// unchanged; everything else goes through the normaliser.
+fn normalise_cached(v: &str) -> Option<String> {
+    let Some(rest) = v.strip_prefix("urn:epc:id:sgtin:") else {
+        return crate::id::normalise(v);
+    };
+    let Some(dot) = rest.rfind('.') else {
+        return crate::id::normalise(v);
+    };
+    let split = v.len() - rest.len() + dot + 1;
+    let (prefix, serial) = (v.get(..split).unwrap_or(v), v.get(split..).unwrap_or(""));
+    let plain = (1..=20).contains(&serial.len()) && serial.bytes().all(|b| b.is_ascii_alphanumeric());
+    if plain {
+        let hit = SGTIN_PREFIX.with(|c| {
+            let c = c.borrow();
+            (c.0 == prefix).then(|| format!("{}{serial}", c.1))
+        });
+        if hit.is_some() {
+            return hit;
+        }
+    }
+    let dl = crate::id::normalise(v)?;
+    if plain {
+        if let Some(dl_prefix) = dl.strip_suffix(serial) {
+            SGTIN_PREFIX.with(|c| {
+                let mut c = c.borrow_mut();
+                c.0.clear();
+                c.0.push_str(prefix);
+                c.1.clear();
+                c.1.push_str(dl_prefix);
+            });
+        }
+    }
+    Some(dl)
 }
 
 /// The canonical form of a time value: UTC with milliseconds, or unchanged if it is not a time.
@@ -152,6 +197,22 @@ mod tests {
             "", "abc", "1_", "_1", "1__0", "inf", "nan", "1e", "e5", "1.2.3", "0x10", "A123", ".",
         ] {
             assert_eq!(python_float_str(not_number), None, "{not_number}");
+        }
+    }
+
+    #[test]
+    fn cached_sgtin_prefix_gives_what_the_normaliser_gives() {
+        for v in [
+            "urn:epc:id:sgtin:0614141.107346.2017",
+            "urn:epc:id:sgtin:0614141.107346.2018",
+            "urn:epc:id:sgtin:0614141.107346.20%2F7",
+            "urn:epc:id:sgtin:0614141.107346.ABCDEFGHIJKLMNOPQRSTU",
+            "urn:epc:id:sgtin:0614141.107346.2019",
+            "urn:epc:id:sgtin:0614141.207346.2019",
+            "urn:epc:id:sgtin:0614141.207346.",
+            "urn:epc:id:sgtin:0614141.107346.x",
+        ] {
+            assert_eq!(normalise_cached(v), crate::id::normalise(v), "{v}");
         }
     }
 

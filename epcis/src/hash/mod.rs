@@ -51,13 +51,13 @@ pub fn event_hash_id_ignoring(event: &Event, ignore: &[(String, String)]) -> Str
 
 /// The hash ID of a pre-hash string.
 pub fn hash_prehash(prehash: &str) -> String {
-    use std::fmt::Write;
     let digest = Sha256::digest(prehash.as_bytes());
     let mut out = String::with_capacity(14 + 64 + 11);
     out.push_str("ni:///sha-256;");
     for b in digest {
-        // Writing to a String cannot fail.
-        let _ = write!(out, "{b:02x}");
+        // Both nibbles are below 16, so from_digit always succeeds.
+        out.push(char::from_digit(u32::from(b >> 4), 16).unwrap_or('0'));
+        out.push(char::from_digit(u32::from(b & 0xf), 16).unwrap_or('0'));
     }
     out.push_str("?ver=CBV2.0");
     out

@@ -122,9 +122,13 @@ fn take_user_extensions<'a>(children: &mut Vec<Node<'a>>) -> Vec<Node<'a>> {
     {
         return Vec::new();
     }
+    let is_ext = |c: &Node<'_>| !c.pair && c.name.contains('{') && c.name.contains("/}");
+    if !children.iter().any(is_ext) {
+        return Vec::new();
+    }
     let (ext, rest): (Vec<_>, Vec<_>) = std::mem::take(children)
         .into_iter()
-        .partition(|c| !c.pair && c.name.contains('{') && c.name.contains("/}"));
+        .partition(is_ext);
     *children = rest;
     ext
 }

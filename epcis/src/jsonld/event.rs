@@ -133,10 +133,19 @@ pub(crate) fn elements(
 }
 
 fn epcs(value: &Value, at: &Ptr, field: &str, out: &mut Vec<String>) -> DecodeResult<()> {
-    for (i, item) in array(value, at, field)?.iter().enumerate() {
-        let here = at.index(i);
-        let epc = string(item, &here, field)?;
-        validate::epc(&epc, field, here.pos())?;
+    let items = array(value, at, field)?;
+    out.reserve(items.len());
+    let mut cache = validate::EpcCache::default();
+    for (i, item) in items.iter().enumerate() {
+        let epc = match item {
+            Value::String(s) => s.trim().to_owned(),
+            other => string(other, &at.index(i), field)?,
+        };
+        // The pointer is built only for an error.
+        let pos = || at.index(i).pos();
+        if let Err(e) = validate::epc_in_list(&epc, &mut cache, || field.to_owned(), Position::Document) {
+            return Err(DecodeError::new(pos(), e.problem));
+        }
         out.push(epc);
     }
     Ok(())

@@ -20,6 +20,9 @@ const SBDH_NS: &str = "http://www.unece.org/cefact/namespaces/StandardBusinessDo
 
 /// The children of `node`, with 1.2 `extension`/`baseExtension` wrappers replaced by their content.
 pub(crate) fn flatten(children: Vec<XNode>) -> Vec<XNode> {
+    if !children.iter().any(XNode::is_wrapper) {
+        return children;
+    }
     let mut out = Vec::with_capacity(children.len());
     for child in children {
         if child.is_wrapper() {
@@ -64,12 +67,20 @@ fn missing(field: &'static str, within: &XNode) -> DecodeError {
 /// The EPC values of an `epcList`-like element (children named `epc`, or 1.2's
 /// `inputEPC`/`outputEPC` spellings), each checked.
 fn epc_list(list: XNode, field: &'static str, out: &mut Vec<String>) -> DecodeResult<()> {
-    for child in flatten(list.children) {
+    let children = flatten(list.children);
+    out.reserve(children.len());
+    let mut cache = validate::EpcCache::default();
+    for child in children {
         if !child.ns.is_empty() {
             continue;
         }
-        let path = format!("{field}/{}", child.local);
-        validate::epc(&child.text, &path, child.position())?;
+        let local = &child.local;
+        validate::epc_in_list(
+            &child.text,
+            &mut cache,
+            || format!("{field}/{local}"),
+            child.position(),
+        )?;
         out.push(child.text);
     }
     Ok(())

@@ -10,7 +10,10 @@ use std::time::Instant;
 fn main() {
     let path = std::env::args().nth(1).unwrap_or_default();
     let bytes = std::fs::read(&path).unwrap_or_default();
-    for (name, buffered) in [("buffered (BufRead, copies)", true), ("borrowed (slice)", false)] {
+    for (name, buffered) in [
+        ("buffered (BufRead, copies)", true),
+        ("borrowed (slice)", false),
+    ] {
         let start = Instant::now();
         let mut n = 0u64;
         if buffered {
@@ -34,6 +37,9 @@ fn main() {
             }
         }
         let s = start.elapsed().as_secs_f64();
-        println!("{name}: {n} XML events in {s:.3} s, {:.0} MB/s", bytes.len() as f64 / 1e6 / s);
+        println!(
+            "{name}: {n} XML events in {s:.3} s, {:.0} MB/s",
+            bytes.len() as f64 / 1e6 / s
+        );
     }
 }

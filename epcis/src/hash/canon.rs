@@ -59,7 +59,8 @@ fn normalise_cached(v: &str) -> Option<String> {
     };
     let split = v.len() - rest.len() + dot + 1;
     let (prefix, serial) = (v.get(..split).unwrap_or(v), v.get(split..).unwrap_or(""));
-    let plain = (1..=20).contains(&serial.len()) && serial.bytes().all(|b| b.is_ascii_alphanumeric());
+    let plain =
+        (1..=20).contains(&serial.len()) && serial.bytes().all(|b| b.is_ascii_alphanumeric());
     if plain {
         let hit = SGTIN_PREFIX.with(|c| {
             let c = c.borrow();

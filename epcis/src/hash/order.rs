@@ -126,9 +126,7 @@ fn take_user_extensions<'a>(children: &mut Vec<Node<'a>>) -> Vec<Node<'a>> {
     if !children.iter().any(is_ext) {
         return Vec::new();
     }
-    let (ext, rest): (Vec<_>, Vec<_>) = std::mem::take(children)
-        .into_iter()
-        .partition(is_ext);
+    let (ext, rest): (Vec<_>, Vec<_>) = std::mem::take(children).into_iter().partition(is_ext);
     *children = rest;
     ext
 }

@@ -143,7 +143,9 @@ fn epcs(value: &Value, at: &Ptr, field: &str, out: &mut Vec<String>) -> DecodeRe
         };
         // The pointer is built only for an error.
         let pos = || at.index(i).pos();
-        if let Err(e) = validate::epc_in_list(&epc, &mut cache, || field.to_owned(), Position::Document) {
+        if let Err(e) =
+            validate::epc_in_list(&epc, &mut cache, || field.to_owned(), Position::Document)
+        {
             return Err(DecodeError::new(pos(), e.problem));
         }
         out.push(epc);

@@ -123,20 +123,19 @@ pub(crate) fn epc_in_list(
     path: impl FnOnce() -> String,
     pos: Position,
 ) -> DecodeResult<()> {
-    if !cache.prefix.is_empty() {
-        if let Some(serial) = value.strip_prefix(cache.prefix.as_str()) {
-            if (1..=20).contains(&serial.len()) && serial.bytes().all(|b| b.is_ascii_alphanumeric())
-            {
-                return Ok(());
-            }
-        }
+    if !cache.prefix.is_empty()
+        && let Some(serial) = value.strip_prefix(cache.prefix.as_str())
+        && (1..=20).contains(&serial.len())
+        && serial.bytes().all(|b| b.is_ascii_alphanumeric())
+    {
+        return Ok(());
     }
     epc(value, &path(), pos)?;
-    if value.starts_with("urn:epc:id:sgtin:") {
-        if let Some(i) = value.rfind('.') {
-            cache.prefix.clear();
-            cache.prefix.push_str(value.get(..=i).unwrap_or_default());
-        }
+    if value.starts_with("urn:epc:id:sgtin:")
+        && let Some(i) = value.rfind('.')
+    {
+        cache.prefix.clear();
+        cache.prefix.push_str(value.get(..=i).unwrap_or_default());
     }
     Ok(())
 }

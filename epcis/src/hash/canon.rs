@@ -71,16 +71,14 @@ fn normalise_cached(v: &str) -> Option<String> {
         }
     }
     let dl = crate::id::normalise(v)?;
-    if plain {
-        if let Some(dl_prefix) = dl.strip_suffix(serial) {
-            SGTIN_PREFIX.with(|c| {
-                let mut c = c.borrow_mut();
-                c.0.clear();
-                c.0.push_str(prefix);
-                c.1.clear();
-                c.1.push_str(dl_prefix);
-            });
-        }
+    if plain && let Some(dl_prefix) = dl.strip_suffix(serial) {
+        SGTIN_PREFIX.with(|c| {
+            let mut c = c.borrow_mut();
+            c.0.clear();
+            c.0.push_str(prefix);
+            c.1.clear();
+            c.1.push_str(dl_prefix);
+        });
     }
     Some(dl)
 }

@@ -6,28 +6,9 @@
     clippy::indexing_slicing
 )]
 
-use std::path::{Path, PathBuf};
+mod common;
 
-pub fn reference_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/epcis-reference")
-}
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            walk(&p, out);
-        } else if matches!(
-            p.extension().and_then(|e| e.to_str()),
-            Some("xml" | "jsonld" | "json")
-        ) {
-            out.push(p);
-        }
-    }
-}
+use common::reference_dir;
 
 /// Files under the reference folder that are not EPCIS event documents, or that are defective,
 /// with the reason. Everything else must decode.
@@ -82,9 +63,7 @@ const ACCEPTED_ON_PURPOSE: &[(&str, &str)] = &[
 
 #[test]
 fn every_reference_document_decodes_and_every_invalid_one_is_refused() {
-    let mut files = Vec::new();
-    walk(&reference_dir(), &mut files);
-    files.sort();
+    let files = common::files_with(&reference_dir(), &["xml", "jsonld", "json"]);
     let mut decoded = 0;
     let mut problems = Vec::new();
     for f in &files {

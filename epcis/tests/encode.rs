@@ -8,34 +8,17 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
+use common::reference_dir;
+
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use epcis::encode::{DocumentHead, JsonLdWriter, XmlWriter, to_jsonld, to_xml};
 use epcis::model::*;
 use epcis::{Document, EpcisVersion, Event, EventKind};
-
-fn reference_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/epcis-reference")
-}
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            walk(&p, out);
-        } else if matches!(
-            p.extension().and_then(|e| e.to_str()),
-            Some("xml" | "jsonld")
-        ) {
-            out.push(p);
-        }
-    }
-}
 
 /// The names of the event fields that differ.
 fn event_diff(a: &Event, b: &Event) -> Vec<&'static str> {
@@ -276,9 +259,7 @@ fn compare(want: &Document, form: &str, text: &str, whole: bool) -> Result<(), S
 /// documents, others by their events (the output's `schemaVersion` is that of the form).
 #[test]
 fn reference_documents_round_trip_through_every_form() {
-    let mut files = Vec::new();
-    walk(&reference_dir(), &mut files);
-    files.sort();
+    let files = common::files_with(&reference_dir(), &["xml", "jsonld"]);
     let (mut decoded, mut jsonld_exact, mut failures) = (0, 0, Vec::new());
     for f in &files {
         let Ok(src) = epcis::decode(&std::fs::read(f).unwrap()) else {

@@ -29,6 +29,9 @@ pub mod xml;
 
 pub use decode::{Syntax, decode, decode_stream, decode_with, detect};
 pub use error::{DecodeError, DecodeResult, Position, Problem};
-pub use hash::{event_hash_id, event_hash_id_ignoring, hash_prehash, prehash, prehash_ignoring};
+pub use hash::{
+    event_hash_id, event_hash_id_ignoring, hash_prehash, prehash, prehash_by_tree_walk,
+    prehash_ignoring,
+};
 pub use limits::Limits;
 pub use model::{Document, EpcisVersion, Event, EventKind};

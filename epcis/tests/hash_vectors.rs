@@ -142,3 +142,38 @@ fn expected_equal_groups_hash_equal() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[path = "../examples/support/dscsa_gen.rs"]
+mod dscsa_gen;
+
+/// The fast path (ordered fields written directly) and the reference's tree walk give the same
+/// pre-hash for every event of every reference document and for generated DSCSA events.
+#[test]
+fn fast_path_equals_the_tree_walk() {
+    let mut events = Vec::new();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/epcis-reference");
+    let mut stack = vec![root];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Ok(doc) = epcis::decode(&std::fs::read(&p).unwrap()) {
+                events.extend(doc.events);
+            }
+        }
+    }
+    let from_reference = events.len();
+    events.extend((0..2_000).map(dscsa_gen::event));
+    assert!(
+        from_reference > 500,
+        "only {from_reference} reference events"
+    );
+    for (i, e) in events.iter().enumerate() {
+        assert_eq!(
+            epcis::prehash(e),
+            epcis::prehash_by_tree_walk(e),
+            "event {i}: {e:?}"
+        );
+    }
+}

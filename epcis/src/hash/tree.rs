@@ -134,6 +134,13 @@ fn sensor_fields<'a>(name: &'static str, fields: &'a [SensorField]) -> Node<'a> 
 /// The children of an event node (everything but the event type), as the reference sees them.
 /// Record time, event ID and the error declaration are left out: the hash never includes them.
 pub(crate) fn event_children<'a>(ev: &'a Event, ignore: &[(String, String)]) -> Vec<Node<'a>> {
+    let mut c = ordered_children(ev);
+    c.extend(unordered_children(ev, ignore));
+    c
+}
+
+/// The children the property order consumes.
+fn ordered_children(ev: &Event) -> Vec<Node<'_>> {
     let mut c = Vec::with_capacity(24);
     c.push(Node::leaf("eventTime", &ev.event_time));
     c.push(Node::leaf(
@@ -195,6 +202,31 @@ pub(crate) fn event_children<'a>(ev: &'a Event, ignore: &[(String, String)]) -> 
             c.push(Node::parent(name, children));
         }
     }
+    if !ev.sensor_elements.is_empty() {
+        c.push(Node::parent(
+            "sensorElementList",
+            ev.sensor_elements
+                .iter()
+                .map(|s| {
+                    let mut children = Vec::new();
+                    if let Some(m) = &s.metadata {
+                        children.push(sensor_fields("sensorMetadata", m));
+                    }
+                    children.extend(s.reports.iter().map(|r| sensor_fields("sensorReport", r)));
+                    children.extend(s.extensions.iter().map(element));
+                    Node::parent("sensorElement", children)
+                })
+                .collect(),
+        ));
+    }
+    c
+}
+
+/// The children the property order does not consume: business transactions, sources,
+/// destinations, ILMD and user extensions. The reference emits them after the ordered fields,
+/// sorted as whole strings.
+pub(crate) fn unordered_children<'a>(ev: &'a Event, ignore: &[(String, String)]) -> Vec<Node<'a>> {
+    let mut c = Vec::with_capacity(6);
     if !ev.biz_transactions.is_empty() {
         c.push(Node::parent(
             "bizTransactionList",
@@ -212,23 +244,6 @@ pub(crate) fn event_children<'a>(ev: &'a Event, ignore: &[(String, String)]) -> 
             "destinationList",
             "destination",
             &ev.destinations,
-        ));
-    }
-    if !ev.sensor_elements.is_empty() {
-        c.push(Node::parent(
-            "sensorElementList",
-            ev.sensor_elements
-                .iter()
-                .map(|s| {
-                    let mut children = Vec::new();
-                    if let Some(m) = &s.metadata {
-                        children.push(sensor_fields("sensorMetadata", m));
-                    }
-                    children.extend(s.reports.iter().map(|r| sensor_fields("sensorReport", r)));
-                    children.extend(s.extensions.iter().map(element));
-                    Node::parent("sensorElement", children)
-                })
-                .collect(),
         ));
     }
     if let Some(ilmd) = &ev.ilmd {

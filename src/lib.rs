@@ -3,4 +3,5 @@
 //! Today this crate holds the command-line interface over the `epcis` codec crate; the server
 //! (partner listener, storage, services) lands with the capabilities of `DESIGN.md`.
 
+pub mod audit;
 pub mod cli;

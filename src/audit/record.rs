@@ -22,6 +22,17 @@ pub enum Channel {
     Rest,
 }
 
+impl Channel {
+    /// The stored and serialised form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Cli => "cli",
+            Self::Mcp => "mcp",
+            Self::Rest => "rest",
+        }
+    }
+}
+
 /// How the action ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -32,6 +43,17 @@ pub enum Outcome {
     Failed,
     /// Done.
     Ok,
+}
+
+impl Outcome {
+    /// The stored and serialised form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Denied => "denied",
+            Self::Failed => "failed",
+            Self::Ok => "ok",
+        }
+    }
 }
 
 /// What a service knows about an action; sealed into an [`AuditRecord`] by storage, which
@@ -134,13 +156,62 @@ impl NewRecord {
 }
 
 impl AuditRecord {
-    /// The canonical bytes the hash covers: every field but `hash`, as canonical JSON.
+    /// The canonical bytes the hash covers: every field but `hash`, as canonical JSON (members
+    /// in key order). Written field by field rather than through a `serde_json::Value`: this
+    /// runs once per record on every verification. `canonical_is_the_sorted_json_of_the_record`
+    /// holds it equal to the generic form.
     pub fn canonical(&self) -> String {
-        let mut value = serde_json::to_value(self).unwrap_or(Value::Null);
-        if let Value::Object(map) = &mut value {
-            map.remove("hash");
+        fn key(out: &mut String, k: &str) {
+            if out.len() > 1 {
+                out.push(',');
+            }
+            out.push('"');
+            out.push_str(k);
+            out.push_str("\":");
         }
-        canonical::to_string(&value)
+        fn text(out: &mut String, k: &str, v: Option<&str>) {
+            key(out, k);
+            match v {
+                Some(v) => canonical::write(&Value::String(v.to_owned()), out),
+                None => out.push_str("null"),
+            }
+        }
+        fn int(out: &mut String, k: &str, v: Option<i64>) {
+            key(out, k);
+            match v {
+                Some(v) => out.push_str(&v.to_string()),
+                None => out.push_str("null"),
+            }
+        }
+        let mut out = String::with_capacity(512);
+        out.push('{');
+        text(&mut out, "action", Some(&self.action));
+        text(&mut out, "actor", Some(&self.actor));
+        text(&mut out, "actor_kind", Some(&self.actor_kind));
+        text(&mut out, "channel", Some(self.channel.as_str()));
+        text(&mut out, "client_addr", self.client_addr.as_deref());
+        text(&mut out, "outcome", Some(self.outcome.as_str()));
+        key(&mut out, "params");
+        canonical::write(&self.params, &mut out);
+        text(&mut out, "prev_hash", Some(&self.prev_hash));
+        text(&mut out, "purpose", self.purpose.as_deref());
+        text(&mut out, "result_digest", self.result_digest.as_deref());
+        int(&mut out, "rows", self.rows);
+        int(&mut out, "seq", Some(self.seq));
+        int(&mut out, "status", self.status);
+        key(&mut out, "target");
+        out.push('[');
+        for (i, t) in self.target.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            canonical::write(&Value::String(t.clone()), &mut out);
+        }
+        out.push(']');
+        text(&mut out, "time", Some(&self.time));
+        text(&mut out, "token_id", self.token_id.as_deref());
+        out.push('}');
+        out
     }
 
     /// The hash this record's content and `prev_hash` give.
@@ -192,6 +263,22 @@ pub(crate) mod tests {
         let mut relinked = r.clone();
         relinked.prev_hash = r.hash.clone();
         assert_ne!(relinked.content_hash(), r.hash);
+    }
+
+    #[test]
+    fn canonical_is_the_sorted_json_of_the_record() {
+        for mut r in [1, 2, 3].map(|i| sample(i).seal(i, "t".into(), GENESIS.into())) {
+            if r.seq == 2 {
+                r.token_id = Some("tok \"x\"".into());
+                r.status = None;
+                r.target.clear();
+            }
+            let mut value = serde_json::to_value(&r).unwrap_or(Value::Null);
+            if let Value::Object(map) = &mut value {
+                map.remove("hash");
+            }
+            assert_eq!(r.canonical(), canonical::to_string(&value));
+        }
     }
 
     #[test]

@@ -29,8 +29,19 @@ pub struct PeerIdentity {
     #[serde(skip)]
     issuer_der: Vec<u8>,
     serial: String,
+    #[serde(serialize_with = "rfc3339")]
     not_before: i64,
+    #[serde(serialize_with = "rfc3339")]
     not_after: i64,
+}
+
+/// Unix seconds written as RFC 3339 UTC, for people reading `/whoami`.
+fn rfc3339<S: serde::Serializer>(unix: &i64, s: S) -> Result<S::Ok, S::Error> {
+    let text = time::OffsetDateTime::from_unix_timestamp(*unix)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_else(|| unix.to_string());
+    s.serialize_str(&text)
 }
 
 impl PeerIdentity {

@@ -42,6 +42,7 @@ pub use error::Error;
 pub use identity::PeerIdentity;
 pub use ids::{CompanyPrefix, Fingerprint, Gln, PrincipalId, UsState};
 pub use principal::{
-    Action, Licences, PartnerRecord, PartnerRole, Principal, PrincipalKind, StaffRole, Status,
+    Action, Licences, PartnerRecord, PartnerRole, Principal, PrincipalKind, StaffRole, StateLicence,
+    Status,
 };
 pub use visibility::Visibility;

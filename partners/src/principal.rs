@@ -120,11 +120,20 @@ word_enum!(
     }
 );
 
+/// A state licence: number and issuing state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateLicence {
+    /// Licence number as the state writes it.
+    pub number: String,
+    /// The state that issued it.
+    pub state: UsState,
+}
+
 /// Licence references kept on a partner record (DSCSA ATP evidence, `reference/dscsa.md` §4.5).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Licences {
     /// State licence number and the state that issued it.
-    pub state_licence: Option<(String, UsState)>,
+    pub state_licence: Option<StateLicence>,
     /// DEA registration number.
     pub dea: Option<String>,
     /// FDA establishment registration (FEI) number.
@@ -133,7 +142,7 @@ pub struct Licences {
 
 impl Licences {
     /// Checks a state licence number: 1 to 40 printable ASCII characters.
-    pub fn parse_state_licence(number: &str, state: &str) -> Result<(String, UsState), Error> {
+    pub fn parse_state_licence(number: &str, state: &str) -> Result<StateLicence, Error> {
         if number.is_empty()
             || number.len() > 40
             || !number.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
@@ -144,7 +153,10 @@ impl Licences {
                 "1 to 40 printable ASCII characters",
             ));
         }
-        Ok((number.to_owned(), state.parse()?))
+        Ok(StateLicence {
+            number: number.to_owned(),
+            state: state.parse()?,
+        })
     }
 
     /// Checks a DEA registration number: two letters, seven digits, the last a check digit.

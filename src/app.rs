@@ -175,7 +175,9 @@ async fn watch_tls_files(
         match tls.reload_if_changed() {
             Ok(true) => tracing::info!("TLS files changed: reloaded (CRLs and certificates)"),
             Ok(false) => {}
-            Err(e) => tracing::error!(error = %e, "TLS files changed but do not load; keeping the previous configuration"),
+            Err(e) => {
+                tracing::error!(error = %e, "TLS files changed but do not load; keeping the previous configuration")
+            }
         }
     }
 }

@@ -116,7 +116,12 @@ impl<S: Scope> FromRequestParts<AppState> for Authorized<S> {
                 ),
             ));
         }
-        let mut conn = state.db.pool().acquire().await.map_err(ApiError::internal)?;
+        let mut conn = state
+            .db
+            .pool()
+            .acquire()
+            .await
+            .map_err(ApiError::internal)?;
         let resolved = principals::resolve(&mut conn, &identity).await?;
         drop(conn);
         let (principal, binding_id) = match resolved {
@@ -175,7 +180,7 @@ impl<S: Scope> FromRequestParts<AppState> for Authorized<S> {
             ));
         }
         Ok(Self {
-            principal,
+            principal: *principal,
             identity,
             binding_id,
             _scope: PhantomData,

@@ -442,7 +442,9 @@ mod tests {
 
     #[test]
     fn password_never_prints() {
-        let url = DatabaseUrl::from("postgres://app:s3cret@db.internal:5432/dscsa?sslmode=require".to_owned());
+        let url = DatabaseUrl::from(
+            "postgres://app:s3cret@db.internal:5432/dscsa?sslmode=require".to_owned(),
+        );
         for shown in [
             format!("{url:?}"),
             url.to_string(),
@@ -453,9 +455,15 @@ mod tests {
             .unwrap(),
         ] {
             assert!(!shown.contains("s3cret"), "{shown}");
-            assert!(shown.contains("postgres://app:***@db.internal:5432/dscsa"), "{shown}");
+            assert!(
+                shown.contains("postgres://app:***@db.internal:5432/dscsa"),
+                "{shown}"
+            );
         }
-        assert_eq!(url.expose(), "postgres://app:s3cret@db.internal:5432/dscsa?sslmode=require");
+        assert_eq!(
+            url.expose(),
+            "postgres://app:s3cret@db.internal:5432/dscsa?sslmode=require"
+        );
         let no_password = DatabaseUrl::from("postgres://app@db/dscsa".to_owned());
         assert_eq!(no_password.redacted(), "postgres://app@db/dscsa");
     }

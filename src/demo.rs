@@ -13,8 +13,7 @@ use std::path::Path;
 use partners::binding::BindingMatch;
 use partners::devpki::{self, DevCa, DevPkiLayout};
 use partners::{
-    Licences, PartnerRecord, PartnerRole, Principal, PrincipalId, PrincipalKind, StaffRole,
-    Status,
+    Licences, PartnerRecord, PartnerRole, Principal, PrincipalId, PrincipalKind, StaffRole, Status,
 };
 
 use crate::services::{self, Actor};
@@ -235,22 +234,50 @@ pub fn instructions(layout: &DevPkiLayout, partner: SocketAddr, ops: SocketAddr)
     let mut out = String::new();
     let _ = writeln!(out, "dscsa-exchange is running with the demo principals.");
     let _ = writeln!(out, "  partner API (mutual TLS): {base}");
-    let _ = writeln!(out, "  ops (plain HTTP):         http://{ops}/healthz  http://{ops}/readyz");
+    let _ = writeln!(
+        out,
+        "  ops (plain HTTP):         http://{ops}/healthz  http://{ops}/readyz"
+    );
     let _ = writeln!(out);
-    let _ = writeln!(out, "Demo principals (client certificate and key in {}):", shown(&layout.dir().join("clients")));
+    let _ = writeln!(
+        out,
+        "Demo principals (client certificate and key in {}):",
+        shown(&layout.dir().join("clients"))
+    );
     for demo in &DEMO {
-        let _ = writeln!(out, "  {:<16} {:<17} {}", demo.id, demo.describe(), demo.name);
+        let _ = writeln!(
+            out,
+            "  {:<16} {:<17} {}",
+            demo.id,
+            demo.describe(),
+            demo.name
+        );
     }
     let _ = writeln!(out);
-    let _ = writeln!(out, "Ask the server who you are, as the wholesaler whs-east:");
+    let _ = writeln!(
+        out,
+        "Ask the server who you are, as the wholesaler whs-east:"
+    );
     let _ = writeln!(out, "  {}", curl_line(layout, &ca, "whs-east", &base));
-    let _ = writeln!(out, "… as the compliance officer (sees every event), or the regulator:");
+    let _ = writeln!(
+        out,
+        "… as the compliance officer (sees every event), or the regulator:"
+    );
     let _ = writeln!(out, "  {}", curl_line(layout, &ca, "compliance", &base));
     let _ = writeln!(out, "  {}", curl_line(layout, &ca, "fda", &base));
-    let _ = writeln!(out, "Without a client certificate the TLS handshake is refused:");
+    let _ = writeln!(
+        out,
+        "Without a client certificate the TLS handshake is refused:"
+    );
     let _ = writeln!(out, "  curl --cacert {ca} {base}/whoami");
-    let _ = writeln!(out, "Suspend a partner and its next request gets 403 (in another terminal):");
-    let _ = writeln!(out, "  dscsa partners suspend rx-riverside   # or: cargo run --release -- partners suspend rx-riverside");
+    let _ = writeln!(
+        out,
+        "Suspend a partner and its next request gets 403 (in another terminal):"
+    );
+    let _ = writeln!(
+        out,
+        "  dscsa partners suspend rx-riverside   # or: cargo run --release -- partners suspend rx-riverside"
+    );
     let _ = writeln!(out);
     let _ = writeln!(
         out,
@@ -286,9 +313,15 @@ mod tests {
             let p = demo.principal().unwrap();
             assert_eq!(p.id.as_str(), demo.id);
         }
-        let kinds: Vec<_> = DEMO.iter().map(|d| d.principal().unwrap().kind.word()).collect();
+        let kinds: Vec<_> = DEMO
+            .iter()
+            .map(|d| d.principal().unwrap().kind.word())
+            .collect();
         assert_eq!(kinds.iter().filter(|k| k.as_str() == "partner").count(), 6);
-        assert_eq!(kinds.iter().filter(|k| k.as_str() == "regulator").count(), 1);
+        assert_eq!(
+            kinds.iter().filter(|k| k.as_str() == "regulator").count(),
+            1
+        );
         assert_eq!(kinds.iter().filter(|k| k.as_str() == "staff").count(), 1);
     }
 

@@ -164,20 +164,27 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), Code::ALL.len(), "duplicate code names");
         for code in Code::ALL {
-            assert!(code.name().bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
+            assert!(
+                code.name()
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b == b'_')
+            );
             assert!(code.status().is_client_error() || code.status().is_server_error());
         }
     }
 
     #[tokio::test]
     async fn internal_errors_hide_their_cause() {
-        let response = ApiError::internal("password authentication failed for user x").into_response();
+        let response =
+            ApiError::internal("password authentication failed for user x").into_response();
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(
             response.headers()[header::CONTENT_TYPE],
             "application/problem+json"
         );
-        let body = axum::body::to_bytes(response.into_body(), 4096).await.unwrap();
+        let body = axum::body::to_bytes(response.into_body(), 4096)
+            .await
+            .unwrap();
         let body = String::from_utf8(body.to_vec()).unwrap();
         assert_eq!(
             body,

@@ -53,8 +53,7 @@ pub(crate) async fn serve(
         let router = router.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
-            let stream = match tokio::time::timeout(handshake_timeout, acceptor.accept(tcp)).await
-            {
+            let stream = match tokio::time::timeout(handshake_timeout, acceptor.accept(tcp)).await {
                 Ok(Ok(stream)) => stream,
                 Ok(Err(e)) => {
                     tracing::debug!(%peer, error = %e, "TLS handshake refused");
@@ -78,8 +77,14 @@ pub(crate) async fn serve(
         });
     }
     drop(listener);
-    if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
-        tracing::warn!(?grace, "grace period over: closing the connections still open");
+    if tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            ?grace,
+            "grace period over: closing the connections still open"
+        );
     }
 }
 

@@ -252,7 +252,9 @@ impl DevCa {
         let key = KeyPair::generate().map_err(pki_err)?;
         let mut params = CertificateParams::default();
         params.distinguished_name = rcgen::DistinguishedName::new();
-        params.distinguished_name.push(DnType::CommonName, "localhost");
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "localhost");
         params.subject_alt_names = vec![
             SanType::DnsName("localhost".try_into().map_err(pki_err)?),
             SanType::IpAddress([127, 0, 0, 1].into()),

@@ -39,7 +39,10 @@ pub struct PeerIdentity {
 fn rfc3339<S: serde::Serializer>(unix: &i64, s: S) -> Result<S::Ok, S::Error> {
     let text = time::OffsetDateTime::from_unix_timestamp(*unix)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_else(|| unix.to_string());
     s.serialize_str(&text)
 }

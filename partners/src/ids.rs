@@ -261,7 +261,14 @@ mod tests {
         for ok in ["acme", "acme-wholesale", "a.b_c-1", "0day"] {
             assert!(ok.parse::<PrincipalId>().is_ok(), "{ok}");
         }
-        for bad in ["", "-acme", "Acme", "acme wholesale", "acmé", &"a".repeat(65)] {
+        for bad in [
+            "",
+            "-acme",
+            "Acme",
+            "acme wholesale",
+            "acmé",
+            &"a".repeat(65),
+        ] {
             assert!(bad.parse::<PrincipalId>().is_err(), "{bad}");
         }
     }

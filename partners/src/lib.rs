@@ -31,8 +31,8 @@
 pub mod binding;
 pub mod devpki;
 mod error;
-pub mod ids;
 pub mod identity;
+pub mod ids;
 pub mod principal;
 pub mod tls;
 pub mod visibility;
@@ -42,7 +42,7 @@ pub use error::Error;
 pub use identity::PeerIdentity;
 pub use ids::{CompanyPrefix, Fingerprint, Gln, PrincipalId, UsState};
 pub use principal::{
-    Action, Licences, PartnerRecord, PartnerRole, Principal, PrincipalKind, StaffRole, StateLicence,
-    Status,
+    Action, Licences, PartnerRecord, PartnerRole, Principal, PrincipalKind, StaffRole,
+    StateLicence, Status,
 };
 pub use visibility::Visibility;

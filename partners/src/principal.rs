@@ -362,7 +362,10 @@ mod tests {
         for role in PartnerRole::ALL {
             assert_eq!(role.as_str().parse::<PartnerRole>().unwrap(), *role);
         }
-        let err = "distributor".parse::<PartnerRole>().unwrap_err().to_string();
+        let err = "distributor"
+            .parse::<PartnerRole>()
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("wholesaler"), "{err}");
     }
 

@@ -152,8 +152,8 @@ impl RevokedSerials {
     fn from_crls(crls: &[CertificateRevocationListDer<'_>]) -> Result<Self, Error> {
         let mut set = HashSet::new();
         for der in crls {
-            let (_, crl) = x509_parser::parse_x509_crl(der)
-                .map_err(|e| Error::Tls(format!("CRL: {e}")))?;
+            let (_, crl) =
+                x509_parser::parse_x509_crl(der).map_err(|e| Error::Tls(format!("CRL: {e}")))?;
             for revoked in crl.iter_revoked_certificates() {
                 set.insert((
                     crl.issuer().as_raw().to_vec(),
@@ -206,13 +206,25 @@ impl ServerTls {
 
     /// The configuration new connections use.
     pub fn current(&self) -> Arc<ServerConfig> {
-        Arc::clone(&self.current.read().unwrap_or_else(PoisonError::into_inner).0)
+        Arc::clone(
+            &self
+                .current
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .0,
+        )
     }
 
     /// Whether a loaded CRL revokes this certificate. The handshake already refuses revoked
     /// certificates; this catches connections opened before the CRL that revokes them.
     pub fn is_revoked(&self, identity: &PeerIdentity) -> bool {
-        let revoked = Arc::clone(&self.current.read().unwrap_or_else(PoisonError::into_inner).1);
+        let revoked = Arc::clone(
+            &self
+                .current
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .1,
+        );
         revoked.contains(identity)
     }
 
@@ -220,8 +232,7 @@ impl ServerTls {
     pub fn reload(&self) -> Result<(), Error> {
         let before = stamp(&self.files);
         let (config, revoked) = build(&self.files)?;
-        *self.current.write().unwrap_or_else(PoisonError::into_inner) =
-            (config, Arc::new(revoked));
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = (config, Arc::new(revoked));
         *self.stamp.lock().unwrap_or_else(PoisonError::into_inner) = before;
         Ok(())
     }

@@ -103,8 +103,7 @@ impl Visibility {
                 captured_by: me,
                 glns,
             } => {
-                me.as_str() == captured_by
-                    || glns.iter().any(|g| party_glns.contains(&g.as_str()))
+                me.as_str() == captured_by || glns.iter().any(|g| party_glns.contains(&g.as_str()))
             }
             Self::RecordsRequests { .. } => false,
         }
@@ -258,7 +257,10 @@ mod tests {
         // Ids and GLNs are validated newtypes, but even so they only ever travel as binds.
         let v = Visibility::of(&partner(&["0614141000005"]));
         let sql = v.condition().render(&SCHEMA, 1);
-        assert!(!sql.contains("acme") && !sql.contains("0614141000005"), "{sql}");
+        assert!(
+            !sql.contains("acme") && !sql.contains("0614141000005"),
+            "{sql}"
+        );
     }
 
     #[test]

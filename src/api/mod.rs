@@ -18,17 +18,19 @@ pub fn router(state: AppState) -> Router {
         .merge(whoami::router())
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn(error::log_server_errors))
-        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-            let route = request
-                .extensions()
-                .get::<MatchedPath>()
-                .map_or("unmatched", MatchedPath::as_str);
-            tracing::info_span!(
-                "request",
-                method = %request.method(),
-                route,
-                principal = tracing::field::Empty
-            )
-        }))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+                let route = request
+                    .extensions()
+                    .get::<MatchedPath>()
+                    .map_or("unmatched", MatchedPath::as_str);
+                tracing::info_span!(
+                    "request",
+                    method = %request.method(),
+                    route,
+                    principal = tracing::field::Empty
+                )
+            }),
+        )
         .with_state(state)
 }

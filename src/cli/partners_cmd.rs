@@ -25,7 +25,7 @@ pub(crate) enum PartnersCommand {
     /// Example: dscsa partners add acme-wholesale --legal-name "Acme Wholesale LLC"
     /// --role wholesaler --gln 0614141000005 --prefix 0614141 --state-licence WD-1234 --state NJ
     /// --cert acme.pem
-    Add(AddArgs),
+    Add(Box<AddArgs>),
     /// List every principal with its kind, role, status and number of active bindings.
     List {
         #[command(flatten)]
@@ -339,8 +339,13 @@ pub(crate) async fn run(cmd: PartnersCommand) -> anyhow::Result<ExitCode> {
             }
             let db = connect(&config).await?;
             for (matcher, not_after) in &bindings {
-                let binding = services::principals::bind(&db, &actor, &id, matcher, *not_after).await?;
-                println!("bound {} {:?} to {id} as binding #{binding}", matcher.kind(), matcher.value());
+                let binding =
+                    services::principals::bind(&db, &actor, &id, matcher, *not_after).await?;
+                println!(
+                    "bound {} {:?} to {id} as binding #{binding}",
+                    matcher.kind(),
+                    matcher.value()
+                );
             }
             db.close().await;
         }

@@ -95,8 +95,7 @@ impl Db {
         sqlx::any::install_default_drivers();
         let backend = if url.is_sqlite() {
             Backend::Sqlite
-        } else if url.expose().starts_with("postgres:") || url.expose().starts_with("postgresql:")
-        {
+        } else if url.expose().starts_with("postgres:") || url.expose().starts_with("postgresql:") {
             Backend::Postgres
         } else {
             return Err(StorageError::Conflict(format!(

@@ -8,12 +8,11 @@
 use partners::binding::{self, BindingMatch, CertBinding, Resolution};
 use partners::identity::MAX_NAMES;
 use partners::{
-    Licences, PartnerRecord, PeerIdentity, Principal, PrincipalId, PrincipalKind, StaffRole,
-    Status,
+    Licences, PartnerRecord, PeerIdentity, Principal, PrincipalId, PrincipalKind, StaffRole, Status,
 };
 use serde::Serialize;
-use sqlx::AssertSqlSafe;
 use sqlx::AnyConnection;
+use sqlx::AssertSqlSafe;
 
 use super::{StorageError, now_text};
 
@@ -83,13 +82,11 @@ pub async fn insert(conn: &mut AnyConnection, p: &Principal) -> Result<(), Stora
             .await?;
     }
     for prefix in &record.company_prefixes {
-        sqlx::query(
-            "INSERT INTO partner_company_prefixes (principal_id, prefix) VALUES ($1, $2)",
-        )
-        .bind(p.id.as_str())
-        .bind(prefix.as_str())
-        .execute(&mut *conn)
-        .await?;
+        sqlx::query("INSERT INTO partner_company_prefixes (principal_id, prefix) VALUES ($1, $2)")
+            .bind(p.id.as_str())
+            .bind(prefix.as_str())
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }
@@ -167,10 +164,7 @@ async fn load_record(
     Ok(PartnerRecord {
         legal_name,
         role: role.parse()?,
-        glns: glns
-            .iter()
-            .map(|g| g.parse())
-            .collect::<Result<_, _>>()?,
+        glns: glns.iter().map(|g| g.parse()).collect::<Result<_, _>>()?,
         company_prefixes: prefixes
             .iter()
             .map(|p| p.parse())
@@ -231,10 +225,11 @@ pub async fn set_status(
     id: &PrincipalId,
     status: Status,
 ) -> Result<Status, StorageError> {
-    let previous: Option<String> = sqlx::query_scalar("SELECT status FROM principals WHERE id = $1")
-        .bind(id.as_str())
-        .fetch_optional(&mut *conn)
-        .await?;
+    let previous: Option<String> =
+        sqlx::query_scalar("SELECT status FROM principals WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
     let previous = previous.ok_or_else(|| StorageError::NotFound(format!("principal {id}")))?;
     sqlx::query("UPDATE principals SET status = $1, updated_at = $2 WHERE id = $3")
         .bind(status.as_str())
@@ -258,6 +253,15 @@ pub struct StoredBinding {
 }
 
 type BindingRow = (i64, String, String, String, Option<i64>);
+type StoredBindingRow = (
+    i64,
+    String,
+    String,
+    String,
+    Option<i64>,
+    String,
+    Option<String>,
+);
 
 fn binding_from_row(
     (id, principal, kind, value, not_after): BindingRow,
@@ -342,14 +346,13 @@ pub async fn bindings(
     conn: &mut AnyConnection,
     id: &PrincipalId,
 ) -> Result<Vec<StoredBinding>, StorageError> {
-    let rows: Vec<(i64, String, String, String, Option<i64>, String, Option<String>)> =
-        sqlx::query_as(
-            "SELECT id, principal_id, match_kind, match_value, not_after, created_at, removed_at \
+    let rows: Vec<StoredBindingRow> = sqlx::query_as(
+        "SELECT id, principal_id, match_kind, match_value, not_after, created_at, removed_at \
              FROM cert_bindings WHERE principal_id = $1 ORDER BY id",
-        )
-        .bind(id.as_str())
-        .fetch_all(&mut *conn)
-        .await?;
+    )
+    .bind(id.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
     rows.into_iter()
         .map(|(id, p, k, v, na, created_at, removed_at)| {
             Ok(StoredBinding {
@@ -400,7 +403,7 @@ pub enum Resolved {
     /// This principal, through this binding.
     Bound {
         /// The principal, loaded.
-        principal: Principal,
+        principal: Box<Principal>,
         /// The binding that matched.
         binding_id: i64,
     },
@@ -426,7 +429,7 @@ pub async fn resolve(
             binding_id,
         } => match find(conn, &principal).await? {
             Some(principal) => Resolved::Bound {
-                principal,
+                principal: Box::new(principal),
                 binding_id,
             },
             None => Resolved::Unbound,

@@ -270,6 +270,10 @@ impl Settings {
     }
 
     /// Loads with the process environment.
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the one place the environment is read"
+    )]
     pub fn load_from_process(
         file: Option<&Path>,
         overrides: &Overrides,
@@ -339,6 +343,10 @@ impl Settings {
 }
 
 /// The operating-system user running the command (`$USER`, else `unknown`), for audit actors.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "configuration module: reads the environment"
+)]
 pub fn os_user() -> String {
     std::env::var("USER").unwrap_or_else(|_| "unknown".into())
 }

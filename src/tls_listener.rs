@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::Request;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
@@ -101,7 +101,18 @@ pub(crate) async fn serve_connection<I>(
         request.extensions_mut().insert(Arc::clone(&identity));
         request
     });
-    let builder = auto::Builder::new(TokioExecutor::new());
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    // A connection that stops sending request headers is closed after 30 s (slow-loris guard);
+    // HTTP/2 connections are pinged and closed when the peer stops answering.
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(30));
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Duration::from_secs(60))
+        .keep_alive_timeout(Duration::from_secs(20));
     let connection = builder.serve_connection(io, TowerToHyperService::new(service));
     if let Err(e) = watcher.watch(connection.into_owned()).await {
         tracing::debug!(error = %e, "connection ended with an error");

@@ -92,7 +92,7 @@ pub(crate) struct BindHow {
     fingerprint: Vec<Fingerprint>,
     /// Bind by name: any certificate from a configured client CA whose subject common name or
     /// DNS/URI/e-mail subject alternative name equals NAME.
-    #[arg(long = "name", value_name = "NAME")]
+    #[arg(long = "bind-name", value_name = "NAME")]
     names: Vec<String>,
 }
 
@@ -137,7 +137,7 @@ pub(crate) struct AddArgs {
     kind: KindArg,
     /// Display name [default: the legal name for partners and regulators].
     #[arg(long)]
-    name: Option<String>,
+    display_name: Option<String>,
     /// Legal name (partners and regulators).
     #[arg(long)]
     legal_name: Option<String>,
@@ -221,10 +221,10 @@ impl AddArgs {
             KindArg::System => PrincipalKind::System,
         };
         let display_name = self
-            .name
+            .display_name
             .clone()
             .or_else(|| kind.record().map(|r| r.legal_name.clone()))
-            .context("--name is required for staff and systems")?;
+            .context("--display-name is required for staff and systems")?;
         Ok(Principal {
             id: self.id.clone(),
             display_name,
@@ -335,7 +335,7 @@ pub(crate) async fn run(cmd: PartnersCommand) -> anyhow::Result<ExitCode> {
         PartnersCommand::Bind { id, how, config } => {
             let bindings = how.bindings()?;
             if bindings.is_empty() {
-                bail!("say what to bind: --cert FILE, --fingerprint SHA256 or --name NAME");
+                bail!("say what to bind: --cert FILE, --fingerprint SHA256 or --bind-name NAME");
             }
             let db = connect(&config).await?;
             for (matcher, not_after) in &bindings {

@@ -179,6 +179,10 @@ pub(crate) struct PgDatabase {
     name: String,
 }
 
+#[allow(
+    clippy::disallowed_methods,
+    reason = "test helper: where the test database lives"
+)]
 fn admin_url() -> String {
     std::env::var("DSCSA_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())

@@ -5,6 +5,7 @@
 //! `TEST_LOG=1` shows the server's logs.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod cli;
 mod config;
 mod helpers;
 mod tls;

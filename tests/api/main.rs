@@ -7,6 +7,7 @@
 
 mod cli;
 mod config;
+mod demo;
 mod helpers;
 mod tls;
 mod visibility;

@@ -256,11 +256,6 @@ pub fn peer_identity(conn: &rustls::ServerConnection) -> Option<Result<PeerIdent
     Some(PeerIdentity::from_der(leaf))
 }
 
-/// The ALPN protocol the handshake chose, if any.
-pub fn negotiated_alpn(conn: &rustls::ServerConnection) -> Option<&[u8]> {
-    conn.alpn_protocol()
-}
-
 /// A client identity to present: certificate chain and key.
 #[derive(Debug)]
 pub struct ClientIdentity {

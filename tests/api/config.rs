@@ -139,3 +139,29 @@ fn check_config_names_an_unknown_key() {
         "{stderr}"
     );
 }
+
+#[test]
+fn check_config_loads_production_tls_files_and_names_the_missing_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = partners::devpki::DevPkiLayout::new(dir.path().join("pki"));
+    partners::devpki::ensure(&pki).unwrap();
+    let run = |ca: &str| {
+        Command::new(env!("CARGO_BIN_EXE_dscsa"))
+            .arg("check-config")
+            .env("DSCSA__TLS__SERVER_CERT", pki.server_cert())
+            .env("DSCSA__TLS__SERVER_KEY", pki.server_key())
+            .env("DSCSA__TLS__CLIENT_CA", ca)
+            .output()
+            .unwrap()
+    };
+    let good = run(&format!("[\"{}\"]", pki.ca_cert().display()));
+    assert!(
+        good.status.success(),
+        "{}",
+        String::from_utf8_lossy(&good.stderr)
+    );
+    let bad = run("[\"/nonexistent/partners-ca.pem\"]");
+    assert_eq!(bad.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(stderr.contains("/nonexistent/partners-ca.pem"), "{stderr}");
+}

@@ -1,7 +1,21 @@
 //! dscsa-exchange: a DSCSA trading-partner exchange server.
 //!
-//! Today this crate holds the command-line interface over the `epcis` codec crate; the server
-//! (partner listener, storage, services) lands with the capabilities of `DESIGN.md`.
+//! Request flow (`../shared/DESIGN.md`): listener (who are you? [`tls_listener`] with
+//! `partners::tls`) → extractor (may you? [`auth`]) → service (do it, one transaction, one
+//! audit record: [`services`]) → storage (the only place with SQL: [`storage`]). The command
+//! line ([`cli`]) and the HTTP API ([`api`]) are thin adapters over the services.
 
+pub mod api;
+pub mod app;
 pub mod audit;
+pub mod auth;
 pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod error;
+mod ops;
+pub mod services;
+pub mod storage;
+mod tls_listener;
+
+pub use app::Application;

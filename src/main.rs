@@ -6,7 +6,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = dscsa_exchange::cli::Cli::parse();
-    dscsa_exchange::cli::init_tracing();
+    dscsa_exchange::cli::init_tracing(cli.default_log_filter());
     match dscsa_exchange::cli::run(cli) {
         Ok(code) => code,
         Err(e) => {

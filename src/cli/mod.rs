@@ -1,13 +1,19 @@
 //! The `dscsa` command line: argument definitions and dispatch.
 //!
 //! Exit codes: 0 success; 1 the input was read but is not valid (validation errors); 2 the
-//! command could not run (bad arguments, unreadable file).
+//! command could not run (bad arguments, unreadable file, unreachable database).
 
 mod epcis_cmd;
+mod partners_cmd;
+mod pki_cmd;
+mod server_cmd;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{Config, Overrides, Settings};
 
 /// DSCSA trading-partner exchange: EPCIS repository, verification, tracing, investigations,
 /// FDA records and MCP tools for AI agents.
@@ -20,15 +26,80 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the server: the partner listener (mutual TLS) and the ops listener.
+    ///
+    /// With no configuration: SQLite at ./dscsa-data/dscsa.db and a development PKI generated
+    /// under ./dscsa-data/pki/ on first start. Migrations are applied at start. SIGINT or
+    /// SIGTERM stops accepting and lets in-flight requests finish; SIGHUP re-reads the TLS
+    /// files (CRLs), which are also checked for changes every few seconds.
+    Serve(server_cmd::ServeArgs),
+    /// Apply the database migrations that have not run yet, then exit.
+    Migrate(ConfigArgs),
+    /// Print the effective configuration (all layers applied, database password hidden) as TOML.
+    ///
+    /// Refuses unknown keys in the file and unknown DSCSA__* variables, naming them.
+    CheckConfig(ConfigArgs),
+    /// Manage principals: trading partners, regulators, staff and internal systems, and the
+    /// certificates bound to them.
+    #[command(subcommand)]
+    Partners(partners_cmd::PartnersCommand),
+    /// Make certificates for development and tests.
+    #[command(subcommand)]
+    Pki(pki_cmd::PkiCommand),
     /// Work with EPCIS documents offline: hash, validate, convert.
     #[command(subcommand)]
     Epcis(epcis_cmd::EpcisCommand),
 }
 
-/// Logging for command-line use: warnings and errors to stderr, `RUST_LOG` overrides.
-pub fn init_tracing() {
+/// Where the configuration comes from: defaults < `--config FILE` < `DSCSA__SECTION__KEY`
+/// environment variables < these flags.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ConfigArgs {
+    /// TOML configuration file (see README, "Configuration").
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Directory for the default SQLite database and the development PKI [default: ./dscsa-data].
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Database URL: sqlite://PATH or postgres://USER[:PASSWORD]@HOST[:PORT]/DB.
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+    /// Partner listener address [default: 127.0.0.1:8443].
+    #[arg(long, value_name = "ADDR:PORT")]
+    partner_addr: Option<std::net::SocketAddr>,
+    /// Ops listener address [default: 127.0.0.1:9090].
+    #[arg(long, value_name = "ADDR:PORT")]
+    ops_addr: Option<std::net::SocketAddr>,
+}
+
+impl ConfigArgs {
+    /// Loads and resolves the layered configuration.
+    pub(crate) fn load(&self) -> anyhow::Result<Config> {
+        let overrides = Overrides {
+            data_dir: self.data_dir.clone(),
+            database_url: self.database_url.clone(),
+            partner_addr: self.partner_addr,
+            ops_addr: self.ops_addr,
+        };
+        Ok(Settings::load_from_process(self.config.as_deref(), &overrides)?.resolve()?)
+    }
+}
+
+impl Cli {
+    /// The log level when `RUST_LOG` is unset: `info` for the server, `warn` for one-shot
+    /// commands.
+    pub fn default_log_filter(&self) -> &'static str {
+        match self.command {
+            Command::Serve(_) => "info,sqlx=warn,tower_http=warn",
+            _ => "warn",
+        }
+    }
+}
+
+/// Logging to stderr; `RUST_LOG` overrides `default_filter`.
+pub fn init_tracing(default_filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -39,5 +110,27 @@ pub fn init_tracing() {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Epcis(cmd) => epcis_cmd::run(cmd),
+        Command::Serve(args) => runtime()?.block_on(server_cmd::serve(args)),
+        Command::Migrate(args) => runtime()?.block_on(server_cmd::migrate(args)),
+        Command::CheckConfig(args) => server_cmd::check_config(&args),
+        Command::Partners(cmd) => runtime()?.block_on(partners_cmd::run(cmd)),
+        Command::Pki(cmd) => pki_cmd::run(cmd),
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    use anyhow::Context as _;
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn command_line_definition_is_consistent() {
+        use clap::CommandFactory as _;
+        super::Cli::command().debug_assert();
     }
 }

@@ -1,0 +1,210 @@
+//! The running server: [`Application::build`] prepares everything a request needs (development
+//! PKI if configured, database and migrations, TLS), binds both listeners (port 0 in tests) and
+//! starts serving; [`Application::stop`] or a signal shuts it down gracefully.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use partners::devpki;
+use partners::tls::ServerTls;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::api;
+use crate::auth::AppState;
+use crate::config::Config;
+use crate::storage::{Db, StorageError};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A listener address is taken or not allowed.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The development PKI could not be made, or the TLS files are unusable.
+    #[error(transparent)]
+    Tls(#[from] partners::Error),
+    /// The database is unreachable or a migration failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// A server with both listeners bound and serving.
+#[derive(Debug)]
+pub struct Application {
+    partner_addr: SocketAddr,
+    ops_addr: SocketAddr,
+    db: Db,
+    tls: Arc<ServerTls>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Application {
+    /// Prepares and starts the server described by `config`.
+    pub async fn build(config: &Config) -> Result<Self, StartError> {
+        if let Some(layout) = &config.dev_pki {
+            let (_, outcome) = devpki::ensure(layout)?;
+            if outcome != devpki::Ensured::Existing {
+                tracing::info!(dir = %layout.dir().display(), ?outcome, "development PKI");
+            }
+        }
+        let db = Db::connect(&config.database_url, config.max_connections).await?;
+        let applied = db.migrate().await?;
+        tracing::info!(backend = db.backend().as_str(), url = %config.database_url, applied, "database ready");
+        let tls = Arc::new(ServerTls::load(config.tls_files.clone())?);
+
+        let partner = bind(config.partner_addr).await?;
+        let ops = bind(config.ops_addr).await?;
+        let partner_addr = partner.local_addr().map_err(|source| StartError::Bind {
+            addr: config.partner_addr,
+            source,
+        })?;
+        let ops_addr = ops.local_addr().map_err(|source| StartError::Bind {
+            addr: config.ops_addr,
+            source,
+        })?;
+
+        let (shutdown, stop) = watch::channel(false);
+        let router = api::router(AppState {
+            db: db.clone(),
+            tls: Arc::clone(&tls),
+        });
+        let mut tasks = vec![tokio::spawn(crate::tls_listener::serve(
+            partner,
+            Arc::clone(&tls),
+            router,
+            config.handshake_timeout,
+            config.shutdown_grace,
+            stop.clone(),
+        ))];
+        let ops_router = crate::ops::router(db.clone(), stop.clone());
+        let mut ops_stop = stop.clone();
+        tasks.push(tokio::spawn(async move {
+            let served = axum::serve(ops, ops_router)
+                .with_graceful_shutdown(async move {
+                    let _ = ops_stop.wait_for(|s| *s).await;
+                })
+                .await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "ops listener failed");
+            }
+        }));
+        if !config.tls_reload_interval.is_zero() {
+            tasks.push(tokio::spawn(watch_tls_files(
+                Arc::clone(&tls),
+                config.tls_reload_interval,
+                stop,
+            )));
+        }
+        tracing::info!(%partner_addr, %ops_addr, "listening");
+        Ok(Self {
+            partner_addr,
+            ops_addr,
+            db,
+            tls,
+            shutdown,
+            tasks,
+        })
+    }
+
+    /// The partner listener's address (with the real port when configured as 0).
+    pub fn partner_addr(&self) -> SocketAddr {
+        self.partner_addr
+    }
+
+    /// The ops listener's address.
+    pub fn ops_addr(&self) -> SocketAddr {
+        self.ops_addr
+    }
+
+    /// The database.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// The partner listener's TLS state (tests call [`ServerTls::reload`] on it).
+    pub fn tls(&self) -> &Arc<ServerTls> {
+        &self.tls
+    }
+
+    /// Runs until SIGINT or SIGTERM, reloading the TLS files on SIGHUP, then stops gracefully.
+    pub async fn run_until_signalled(self) {
+        wait_for_signal(&self.tls).await;
+        tracing::info!("shutting down: draining in-flight requests");
+        self.stop().await;
+    }
+
+    /// Stops accepting, lets in-flight requests finish (up to the grace period), closes the
+    /// database pool.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        self.db.close().await;
+        tracing::info!("stopped");
+    }
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Bind { addr, source })
+}
+
+/// Checks the TLS files every `interval` and reloads them when they change.
+async fn watch_tls_files(
+    tls: Arc<ServerTls>,
+    interval: std::time::Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        match tls.reload_if_changed() {
+            Ok(true) => tracing::info!("TLS files changed: reloaded (CRLs and certificates)"),
+            Ok(false) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "TLS files changed but do not load; keeping the previous configuration")
+            }
+        }
+    }
+}
+
+#[cfg(unix)]
+async fn wait_for_signal(tls: &ServerTls) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return,
+            _ = term.recv() => return,
+            _ = hup.recv() => match tls.reload() {
+                Ok(()) => tracing::info!("SIGHUP: TLS files reloaded"),
+                Err(e) => tracing::error!(error = %e, "SIGHUP: TLS files do not load; keeping the previous configuration"),
+            },
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signal(_tls: &ServerTls) {
+    let _ = tokio::signal::ctrl_c().await;
+}

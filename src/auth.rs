@@ -1,0 +1,189 @@
+//! Authorisation: no handler runs without an authorised principal (`../shared/STYLE.md`
+//! rule 8).
+//!
+//! The partner listener attaches the connection's verified certificate to every request as an
+//! `Arc<PeerIdentity>`. A handler asks for [`Authorized<S>`], where the [`Scope`] `S` names the
+//! [`Action`] it performs; the extractor resolves the certificate to a principal through the
+//! active bindings, refuses a revoked certificate, an unbound or ambiguous certificate, a
+//! suspended principal and a principal whose kind does not permit the action, each with 403
+//! and a problem-details body saying why. The only constructor of [`Authorized`] is that
+//! extractor, so a service taking `&Authorized<S>` cannot be reached without the check.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use partners::tls::ServerTls;
+use partners::{Action, PeerIdentity, Principal, Status, Visibility};
+
+use crate::error::{ApiError, Code};
+use crate::storage::Db;
+use crate::storage::principals::{self, Resolved};
+
+/// What every partner-listener handler can reach.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The database.
+    pub db: Db,
+    /// The partner listener's TLS state (for CRL checks of open connections).
+    pub tls: Arc<ServerTls>,
+}
+
+/// A permission a handler needs, as a type.
+pub trait Scope: Send + Sync + 'static {
+    /// The action.
+    const ACTION: Action;
+    /// Its name in error messages.
+    const NAME: &'static str;
+}
+
+macro_rules! scopes {
+    ($($name:ident => $action:ident, $word:literal;)+) => {$(
+        #[doc = concat!("Scope of handlers that ", $word, ".")]
+        #[derive(Debug)]
+        pub struct $name;
+        impl Scope for $name {
+            const ACTION: Action = Action::$action;
+            const NAME: &'static str = $word;
+        }
+    )+};
+}
+
+scopes! {
+    Administer => Administer, "administer principals";
+    Capture => CaptureEvents, "capture events";
+    Identify => Identify, "identify the caller";
+    Investigate => Investigate, "run investigations";
+    Query => QueryEvents, "query events";
+    ReadAudit => ReadAudit, "read the audit trail";
+    Trace => Trace, "send tracing requests";
+    Verify => Verify, "verify product identifiers";
+}
+
+/// A principal that passed the checks for scope `S` on this request.
+#[derive(Debug)]
+pub struct Authorized<S: Scope> {
+    principal: Principal,
+    identity: Arc<PeerIdentity>,
+    binding_id: i64,
+    _scope: PhantomData<S>,
+}
+
+impl<S: Scope> Authorized<S> {
+    /// The principal.
+    pub fn principal(&self) -> &Principal {
+        &self.principal
+    }
+
+    /// The certificate it presented.
+    pub fn identity(&self) -> &PeerIdentity {
+        &self.identity
+    }
+
+    /// The binding that matched the certificate.
+    pub fn binding_id(&self) -> i64 {
+        self.binding_id
+    }
+
+    /// What the principal may see.
+    pub fn visibility(&self) -> Visibility {
+        Visibility::of(&self.principal)
+    }
+}
+
+impl<S: Scope> FromRequestParts<AppState> for Authorized<S> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let identity = parts
+            .extensions
+            .get::<Arc<PeerIdentity>>()
+            .cloned()
+            .ok_or_else(|| {
+                ApiError::new(
+                    Code::Unauthenticated,
+                    "this request arrived without a verified client certificate",
+                )
+            })?;
+        let fingerprint = identity.fingerprint().short().to_owned();
+        if state.tls.is_revoked(&identity) {
+            return Err(ApiError::new(
+                Code::CertificateRevoked,
+                format!(
+                    "certificate {fingerprint} (serial {}) is revoked by a CRL loaded after this connection opened",
+                    identity.serial()
+                ),
+            ));
+        }
+        let mut conn = state
+            .db
+            .pool()
+            .acquire()
+            .await
+            .map_err(ApiError::internal)?;
+        let resolved = principals::resolve(&mut conn, &identity).await?;
+        drop(conn);
+        let (principal, binding_id) = match resolved {
+            Resolved::Bound {
+                principal,
+                binding_id,
+            } => (principal, binding_id),
+            Resolved::Unbound => {
+                return Err(ApiError::new(
+                    Code::CertificateNotBound,
+                    format!(
+                        "certificate {fingerprint} (subject {:?}) is valid but bound to no principal: \
+                         send its SHA-256 fingerprint {} to the home organisation to have it bound",
+                        identity.subject(),
+                        identity.fingerprint()
+                    ),
+                ));
+            }
+            Resolved::Expired => {
+                return Err(ApiError::new(
+                    Code::CertificateExpired,
+                    format!("certificate {fingerprint} is past its end of validity"),
+                ));
+            }
+            Resolved::Ambiguous(ids) => {
+                let ids: Vec<&str> = ids.iter().map(|i| i.as_str()).collect();
+                return Err(ApiError::new(
+                    Code::CertificateAmbiguous,
+                    format!(
+                        "certificate {fingerprint} matches bindings of several principals ({}); \
+                         the home organisation must remove all but one",
+                        ids.join(", ")
+                    ),
+                ));
+            }
+        };
+        tracing::Span::current().record("principal", principal.id.as_str());
+        if principal.status == Status::Suspended {
+            return Err(ApiError::new(
+                Code::PrincipalSuspended,
+                format!(
+                    "principal {} is suspended: ask the home organisation to reinstate it",
+                    principal.id
+                ),
+            ));
+        }
+        if !principal.permits(S::ACTION) {
+            return Err(ApiError::new(
+                Code::ActionNotPermitted,
+                format!(
+                    "principal {} ({}) may not {}",
+                    principal.id,
+                    principal.kind.word(),
+                    S::NAME
+                ),
+            ));
+        }
+        Ok(Self {
+            principal: *principal,
+            identity,
+            binding_id,
+            _scope: PhantomData,
+        })
+    }
+}

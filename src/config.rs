@@ -1,0 +1,489 @@
+//! Configuration: one typed struct, layered, strict, validated before anything binds.
+//!
+//! Layers, lowest first: built-in defaults < TOML file (`--config FILE`) < environment
+//! variables `DSCSA__SECTION__KEY` (for example `DSCSA__PARTNER_LISTENER__ADDR`) < command-line
+//! flags. Unknown keys are refused in every layer, with a message naming the key and where it
+//! came from (`../shared/STYLE.md` rule 11). [`Settings`] is what the layers deserialize into;
+//! [`Settings::resolve`] turns it into a [`Config`] with concrete paths. The database URL is a
+//! [`DatabaseUrl`], whose `Debug`, `Display` and `Serialize` hide any password, so the effective
+//! configuration can be printed (`dscsa check-config`) and logged.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Format as _, Serialized, Toml};
+use figment::value::{Dict, Map, Value};
+use partners::devpki::DevPkiLayout;
+use partners::tls::ServerTlsFiles;
+use secrecy::{ExposeSecret as _, SecretString};
+use serde::{Deserialize, Serialize};
+
+/// Prefix of configuration environment variables; `__` separates section and key.
+pub const ENV_PREFIX: &str = "DSCSA__";
+
+/// The configuration file's shape. Every field has a default; a file or the environment sets
+/// only what differs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Directory for the default SQLite database (`dscsa.db`) and the development PKI (`pki/`).
+    pub data_dir: PathBuf,
+    /// Database connection.
+    pub database: DatabaseSettings,
+    /// The partner listener (mutual TLS).
+    pub partner_listener: PartnerListenerSettings,
+    /// The operations listener (plain HTTP, health and readiness).
+    pub ops_listener: OpsListenerSettings,
+    /// Certificates, client CAs and CRLs for the partner listener.
+    pub tls: TlsSettings,
+    /// Shutdown behaviour.
+    pub shutdown: ShutdownSettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./dscsa-data"),
+            database: DatabaseSettings::default(),
+            partner_listener: PartnerListenerSettings::default(),
+            ops_listener: OpsListenerSettings::default(),
+            tls: TlsSettings::default(),
+            shutdown: ShutdownSettings::default(),
+        }
+    }
+}
+
+/// `[database]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSettings {
+    /// `sqlite://PATH` or `postgres://USER:PASSWORD@HOST/DB`. Unset: SQLite at
+    /// `<data_dir>/dscsa.db`.
+    pub url: Option<DatabaseUrl>,
+    /// Largest number of pooled connections.
+    pub max_connections: u32,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: None,
+            max_connections: 8,
+        }
+    }
+}
+
+/// `[partner_listener]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PartnerListenerSettings {
+    /// Address and port; port 0 picks a free port.
+    pub addr: SocketAddr,
+    /// Seconds a client has to finish the TLS handshake.
+    pub handshake_timeout_secs: u64,
+}
+
+impl Default for PartnerListenerSettings {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8443)),
+            handshake_timeout_secs: 10,
+        }
+    }
+}
+
+/// `[ops_listener]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OpsListenerSettings {
+    /// Address and port (plain HTTP; keep it on loopback or a private network).
+    pub addr: SocketAddr,
+}
+
+impl Default for OpsListenerSettings {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 9090)),
+        }
+    }
+}
+
+/// `[tls]`. Leave `server_cert`, `server_key` and `client_ca` all unset to use the development
+/// PKI under `<data_dir>/pki/`, generated on first start; set all three for production.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsSettings {
+    /// Server certificate chain (PEM).
+    pub server_cert: Option<PathBuf>,
+    /// Server private key (PEM).
+    pub server_key: Option<PathBuf>,
+    /// CA certificates (PEM) whose client certificates are accepted.
+    pub client_ca: Vec<PathBuf>,
+    /// CRL files (PEM or DER), re-read when they change. With the development PKI the default is
+    /// its `crl.pem`.
+    pub crl: Vec<PathBuf>,
+    /// Seconds between checks of the TLS files for changes (0: only on SIGHUP).
+    pub reload_interval_secs: Option<u64>,
+}
+
+/// `[shutdown]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ShutdownSettings {
+    /// Seconds in-flight requests get to finish after SIGINT or SIGTERM.
+    pub grace_period_secs: u64,
+}
+
+impl Default for ShutdownSettings {
+    fn default() -> Self {
+        Self {
+            grace_period_secs: 30,
+        }
+    }
+}
+
+/// A database URL whose password never prints.
+#[derive(Clone, Deserialize)]
+#[serde(from = "String")]
+pub struct DatabaseUrl(SecretString);
+
+impl DatabaseUrl {
+    /// The full URL, password included: for connecting only.
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+
+    /// The URL with any password replaced by `***`.
+    pub fn redacted(&self) -> String {
+        let url = self.expose();
+        let Some((scheme, rest)) = url.split_once("://") else {
+            return url.to_owned();
+        };
+        let (authority, tail) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
+        match authority.rsplit_once('@') {
+            Some((userinfo, host)) => {
+                let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
+                let password = if userinfo.contains(':') { ":***" } else { "" };
+                format!("{scheme}://{user}{password}@{host}{tail}")
+            }
+            None => url.to_owned(),
+        }
+    }
+
+    /// Whether this is a SQLite URL.
+    pub fn is_sqlite(&self) -> bool {
+        self.expose().starts_with("sqlite:")
+    }
+
+    /// SQLite at a file path (created if missing).
+    pub fn sqlite_file(path: &Path) -> Self {
+        Self::from(format!("sqlite://{}?mode=rwc", path.display()))
+    }
+}
+
+impl From<String> for DatabaseUrl {
+    fn from(s: String) -> Self {
+        Self(SecretString::from(s))
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({})", self.redacted())
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl Serialize for DatabaseUrl {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.redacted())
+    }
+}
+
+/// Values given on the command line: the top layer.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--data-dir`.
+    pub data_dir: Option<PathBuf>,
+    /// `--database-url` (kept as text so the layer carries the real password).
+    pub database_url: Option<String>,
+    /// `--partner-addr`.
+    pub partner_addr: Option<SocketAddr>,
+    /// `--ops-addr`.
+    pub ops_addr: Option<SocketAddr>,
+}
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A layer has an unknown key or a value of the wrong type; figment's message names the key
+    /// and its source (file or environment variable).
+    #[error("configuration: {0}")]
+    Layer(Box<figment::Error>),
+    /// The configuration file is missing.
+    #[error("configuration file {0}: not found")]
+    MissingFile(PathBuf),
+    /// Values are individually fine but do not fit together.
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+impl Settings {
+    /// Loads the layers: defaults, then `file` (if given; it must exist), then the `DSCSA__*`
+    /// variables among `env`, then `overrides`.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+        overrides: &Overrides,
+    ) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Self::default()));
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(ConfigError::MissingFile(path.to_owned()));
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        figment = figment.merge(env_layer(env));
+        if let Some(dir) = &overrides.data_dir {
+            figment = figment.merge(Serialized::default("data_dir", dir));
+        }
+        if let Some(url) = &overrides.database_url {
+            figment = figment.merge(Serialized::default("database.url", url));
+        }
+        if let Some(addr) = overrides.partner_addr {
+            figment = figment.merge(Serialized::default("partner_listener.addr", addr));
+        }
+        if let Some(addr) = overrides.ops_addr {
+            figment = figment.merge(Serialized::default("ops_listener.addr", addr));
+        }
+        figment
+            .extract()
+            .map_err(|e| ConfigError::Layer(Box::new(e)))
+    }
+
+    /// Loads with the process environment.
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the one place the environment is read"
+    )]
+    pub fn load_from_process(
+        file: Option<&Path>,
+        overrides: &Overrides,
+    ) -> Result<Self, ConfigError> {
+        Self::load(file, std::env::vars(), overrides)
+    }
+
+    /// Concrete settings: default paths filled in from `data_dir`, values checked.
+    pub fn resolve(self) -> Result<Config, ConfigError> {
+        let pki = DevPkiLayout::new(self.data_dir.join("pki"));
+        let t = &self.tls;
+        let (files, dev_pki) = match (&t.server_cert, &t.server_key, t.client_ca.is_empty()) {
+            (None, None, true) => (
+                ServerTlsFiles {
+                    cert: pki.server_cert(),
+                    key: pki.server_key(),
+                    client_cas: vec![pki.ca_cert()],
+                    crls: if t.crl.is_empty() {
+                        vec![pki.crl()]
+                    } else {
+                        t.crl.clone()
+                    },
+                },
+                Some(pki),
+            ),
+            (Some(cert), Some(key), false) => (
+                ServerTlsFiles {
+                    cert: cert.clone(),
+                    key: key.clone(),
+                    client_cas: t.client_ca.clone(),
+                    crls: t.crl.clone(),
+                },
+                None,
+            ),
+            _ => {
+                return Err(ConfigError::Invalid(
+                    "tls: set server_cert, server_key and client_ca together (production PKI), \
+                     or none of them (development PKI under <data_dir>/pki)"
+                        .into(),
+                ));
+            }
+        };
+        if self.database.max_connections == 0 || self.database.max_connections > 1000 {
+            return Err(ConfigError::Invalid(format!(
+                "database.max_connections = {}: use 1 to 1000",
+                self.database.max_connections
+            )));
+        }
+        let database_url = self
+            .database
+            .url
+            .clone()
+            .unwrap_or_else(|| DatabaseUrl::sqlite_file(&self.data_dir.join("dscsa.db")));
+        Ok(Config {
+            database_url,
+            max_connections: self.database.max_connections,
+            partner_addr: self.partner_listener.addr,
+            handshake_timeout: Duration::from_secs(self.partner_listener.handshake_timeout_secs),
+            ops_addr: self.ops_listener.addr,
+            tls_files: files,
+            dev_pki,
+            tls_reload_interval: Duration::from_secs(t.reload_interval_secs.unwrap_or(10)),
+            shutdown_grace: Duration::from_secs(self.shutdown.grace_period_secs),
+            data_dir: self.data_dir,
+        })
+    }
+}
+
+/// The operating-system user running the command (`$USER`, else `unknown`), for audit actors.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "configuration module: reads the environment"
+)]
+pub fn os_user() -> String {
+    std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+}
+
+/// `DSCSA__SECTION__KEY=value` variables as a figment layer. Values are read like TOML values
+/// (`8443` is a number, `true` a boolean); keys are lower-cased.
+fn env_layer(env: impl IntoIterator<Item = (String, String)>) -> Serialized<Dict> {
+    let mut root = Dict::new();
+    for (name, raw) in env {
+        let Some(key) = name.strip_prefix(ENV_PREFIX) else {
+            continue;
+        };
+        let path: Vec<String> = key.split("__").map(str::to_lowercase).collect();
+        let value = raw.parse::<Value>().unwrap_or(Value::from(raw));
+        insert_path(&mut root, &path, value);
+    }
+    Serialized::defaults(root)
+}
+
+fn insert_path(dict: &mut Map<String, Value>, path: &[String], value: Value) {
+    match path {
+        [] => {}
+        [last] => {
+            dict.insert(last.clone(), value);
+        }
+        [first, rest @ ..] => {
+            let entry = dict
+                .entry(first.clone())
+                .or_insert_with(|| Value::from(Dict::new()));
+            if let Value::Dict(_, inner) = entry {
+                insert_path(inner, rest, value);
+            } else {
+                let mut inner = Dict::new();
+                insert_path(&mut inner, rest, value);
+                *entry = Value::from(inner);
+            }
+        }
+    }
+}
+
+/// The resolved configuration the server runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// Database URL.
+    pub database_url: DatabaseUrl,
+    /// Pool size.
+    pub max_connections: u32,
+    /// Partner listener address.
+    pub partner_addr: SocketAddr,
+    /// TLS handshake deadline.
+    pub handshake_timeout: Duration,
+    /// Ops listener address.
+    pub ops_addr: SocketAddr,
+    /// TLS files of the partner listener.
+    pub tls_files: ServerTlsFiles,
+    /// The development PKI in use, if the TLS files are the defaults.
+    pub dev_pki: Option<DevPkiLayout>,
+    /// How often TLS files are checked for changes (zero: never, SIGHUP only).
+    pub tls_reload_interval: Duration,
+    /// How long in-flight requests get at shutdown.
+    pub shutdown_grace: Duration,
+}
+
+impl Config {
+    /// The effective configuration as TOML, every key explicit, the database password hidden.
+    pub fn to_toml(&self) -> String {
+        let effective = Settings {
+            data_dir: self.data_dir.clone(),
+            database: DatabaseSettings {
+                url: Some(self.database_url.clone()),
+                max_connections: self.max_connections,
+            },
+            partner_listener: PartnerListenerSettings {
+                addr: self.partner_addr,
+                handshake_timeout_secs: self.handshake_timeout.as_secs(),
+            },
+            ops_listener: OpsListenerSettings {
+                addr: self.ops_addr,
+            },
+            tls: TlsSettings {
+                server_cert: Some(self.tls_files.cert.clone()),
+                server_key: Some(self.tls_files.key.clone()),
+                client_ca: self.tls_files.client_cas.clone(),
+                crl: self.tls_files.crls.clone(),
+                reload_interval_secs: Some(self.tls_reload_interval.as_secs()),
+            },
+            shutdown: ShutdownSettings {
+                grace_period_secs: self.shutdown_grace.as_secs(),
+            },
+        };
+        toml::to_string_pretty(&effective)
+            .unwrap_or_else(|e| format!("# cannot print the configuration: {e}\n"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_never_prints() {
+        let url = DatabaseUrl::from(
+            "postgres://app:s3cret@db.internal:5432/dscsa?sslmode=require".to_owned(),
+        );
+        for shown in [
+            format!("{url:?}"),
+            url.to_string(),
+            toml::to_string(&DatabaseSettings {
+                url: Some(url.clone()),
+                max_connections: 1,
+            })
+            .unwrap(),
+        ] {
+            assert!(!shown.contains("s3cret"), "{shown}");
+            assert!(
+                shown.contains("postgres://app:***@db.internal:5432/dscsa"),
+                "{shown}"
+            );
+        }
+        assert_eq!(
+            url.expose(),
+            "postgres://app:s3cret@db.internal:5432/dscsa?sslmode=require"
+        );
+        let no_password = DatabaseUrl::from("postgres://app@db/dscsa".to_owned());
+        assert_eq!(no_password.redacted(), "postgres://app@db/dscsa");
+    }
+
+    #[test]
+    fn env_paths_nest() {
+        let mut dict = Dict::new();
+        insert_path(&mut dict, &["a".into(), "b".into()], Value::from(1));
+        insert_path(&mut dict, &["a".into(), "c".into()], Value::from(2));
+        let Some(Value::Dict(_, inner)) = dict.get("a") else {
+            panic!("not nested: {dict:?}");
+        };
+        assert_eq!(inner.len(), 2);
+    }
+}

@@ -1,0 +1,342 @@
+//! `dscsa serve --demo`: the demo principals, their client certificates, and the text that
+//! tells a newcomer how to call the server.
+//!
+//! The demo supply chain (EPCIS events between these partners) needs the event repository,
+//! which a later issue builds; until then the printed text says so rather than pretending.
+//! Setting up is idempotent: principals that exist are left alone, and a client certificate is
+//! issued only when missing or within a week of its end.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use partners::binding::BindingMatch;
+use partners::devpki::{self, DevCa, DevPkiLayout};
+use partners::{
+    Licences, PartnerRecord, PartnerRole, Principal, PrincipalId, PrincipalKind, StaffRole, Status,
+};
+
+use crate::services::{self, Actor};
+use crate::storage::{Db, StorageError, principals};
+
+/// One demo principal: id, display name, and its kind with details.
+struct DemoPrincipal {
+    id: &'static str,
+    name: &'static str,
+    kind: DemoKind,
+}
+
+enum DemoKind {
+    Partner {
+        role: PartnerRole,
+        glns: &'static [&'static str],
+        prefix: Option<&'static str>,
+        licence: Option<(&'static str, &'static str)>,
+        dea: Option<&'static str>,
+        fda: Option<&'static str>,
+    },
+    Staff(StaffRole),
+}
+
+const DEMO: [DemoPrincipal; 8] = [
+    DemoPrincipal {
+        id: "mfg-acme",
+        name: "Acme Pharmaceuticals Inc.",
+        kind: DemoKind::Partner {
+            role: PartnerRole::Manufacturer,
+            glns: &["0614141000005", "0614141000012"],
+            prefix: Some("0614141"),
+            licence: Some(("MFR-10001", "NJ")),
+            dea: None,
+            fda: Some("3001234567"),
+        },
+    },
+    DemoPrincipal {
+        id: "whs-east",
+        name: "Eastern Drug Distributors LLC",
+        kind: DemoKind::Partner {
+            role: PartnerRole::Wholesaler,
+            glns: &["0860001000009", "0860001000016"],
+            prefix: Some("0860001"),
+            licence: Some(("WDD-20001", "PA")),
+            dea: None,
+            fda: None,
+        },
+    },
+    DemoPrincipal {
+        id: "whs-west",
+        name: "Western Pharma Supply Co.",
+        kind: DemoKind::Partner {
+            role: PartnerRole::Wholesaler,
+            glns: &["0860002000008", "0860002000015"],
+            prefix: Some("0860002"),
+            licence: Some(("WDD-30001", "CA")),
+            dea: None,
+            fda: None,
+        },
+    },
+    DemoPrincipal {
+        id: "rx-main-street",
+        name: "Main Street Pharmacy",
+        kind: DemoKind::Partner {
+            role: PartnerRole::Dispenser,
+            glns: &["0360003000002"],
+            prefix: None,
+            licence: Some(("RPH-40001", "NY")),
+            dea: Some("BM1234563"),
+            fda: None,
+        },
+    },
+    DemoPrincipal {
+        id: "rx-riverside",
+        name: "Riverside Community Pharmacy",
+        kind: DemoKind::Partner {
+            role: PartnerRole::Dispenser,
+            glns: &["0360004000001"],
+            prefix: None,
+            licence: Some(("RPH-50001", "OH")),
+            dea: Some("FR2345672"),
+            fda: None,
+        },
+    },
+    DemoPrincipal {
+        id: "rx-hillcrest",
+        name: "Hillcrest Hospital Pharmacy",
+        kind: DemoKind::Partner {
+            role: PartnerRole::Dispenser,
+            glns: &["0360005000000", "0360005000017"],
+            prefix: None,
+            licence: Some(("HSP-60001", "TX")),
+            dea: Some("AH3456781"),
+            fda: None,
+        },
+    },
+    DemoPrincipal {
+        id: "fda",
+        name: "U.S. Food and Drug Administration (demo)",
+        kind: DemoKind::Partner {
+            role: PartnerRole::Regulator,
+            glns: &[],
+            prefix: None,
+            licence: None,
+            dea: None,
+            fda: None,
+        },
+    },
+    DemoPrincipal {
+        id: "compliance",
+        name: "Compliance officer (home organisation, demo)",
+        kind: DemoKind::Staff(StaffRole::Compliance),
+    },
+];
+
+impl DemoPrincipal {
+    fn principal(&self) -> Result<Principal, partners::Error> {
+        let kind = match &self.kind {
+            DemoKind::Staff(role) => PrincipalKind::Staff { role: *role },
+            DemoKind::Partner {
+                role,
+                glns,
+                prefix,
+                licence,
+                dea,
+                fda,
+            } => PrincipalKind::for_record(PartnerRecord {
+                legal_name: self.name.to_owned(),
+                role: *role,
+                glns: glns.iter().map(|g| g.parse()).collect::<Result<_, _>>()?,
+                company_prefixes: prefix.iter().map(|p| p.parse()).collect::<Result<_, _>>()?,
+                licences: Licences {
+                    state_licence: licence
+                        .map(|(n, s)| Licences::parse_state_licence(n, s))
+                        .transpose()?,
+                    dea: dea.map(Licences::parse_dea).transpose()?,
+                    fda_registration: fda.map(Licences::parse_fda_registration).transpose()?,
+                },
+                atp_credential: None,
+            }),
+        };
+        Ok(Principal {
+            id: self.id.parse()?,
+            display_name: self.name.to_owned(),
+            status: Status::Active,
+            kind,
+        })
+    }
+
+    fn describe(&self) -> String {
+        match &self.kind {
+            DemoKind::Partner { role, .. } => role.as_str().to_owned(),
+            DemoKind::Staff(role) => format!("staff/{role}"),
+        }
+    }
+}
+
+/// Why the demo could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    /// `--demo` needs the development PKI, to issue the demo client certificates.
+    #[error(
+        "--demo needs the development PKI (leave tls.server_cert, tls.server_key and tls.client_ca unset)"
+    )]
+    NoDevPki,
+    /// Certificates could not be issued or written.
+    #[error(transparent)]
+    Pki(#[from] partners::Error),
+    /// The database refused.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// Registers the demo principals that are missing, each bound by name to the common name of
+/// its development client certificate, and issues the certificates that are missing or expiring.
+/// Returns the ids in display order.
+pub async fn setup(db: &Db, layout: Option<&DevPkiLayout>) -> Result<Vec<PrincipalId>, DemoError> {
+    let layout = layout.ok_or(DemoError::NoDevPki)?;
+    let ca = DevCa::load(layout)?;
+    let mut ids = Vec::with_capacity(DEMO.len());
+    for demo in &DEMO {
+        let principal = demo.principal()?;
+        let mut conn = db.pool().acquire().await.map_err(StorageError::from)?;
+        let exists = principals::find(&mut conn, &principal.id).await?.is_some();
+        drop(conn);
+        if !exists {
+            let binding = (BindingMatch::name(principal.id.as_str())?, None);
+            services::principals::register(db, &Actor::Demo, &principal, &[binding]).await?;
+        }
+        ensure_client_cert(&ca, layout, &principal.id)?;
+        ids.push(principal.id);
+    }
+    Ok(ids)
+}
+
+fn ensure_client_cert(
+    ca: &DevCa,
+    layout: &DevPkiLayout,
+    id: &PrincipalId,
+) -> Result<(), partners::Error> {
+    let (cert, key) = (layout.client_cert(id), layout.client_key(id));
+    if !devpki::still_valid(&cert, 7)? || !key.exists() {
+        ca.issue_client(id, 365)?.write(&cert, &key)?;
+    }
+    Ok(())
+}
+
+/// The text `serve --demo` prints: addresses, principals, curl lines.
+pub fn instructions(layout: &DevPkiLayout, partner: SocketAddr, ops: SocketAddr) -> String {
+    let host = if partner.ip().is_loopback() || partner.ip().is_unspecified() {
+        "localhost".to_owned()
+    } else {
+        partner.ip().to_string()
+    };
+    let base = format!("https://{host}:{}", partner.port());
+    let ca = shown(&layout.ca_cert());
+    let mut out = String::new();
+    let _ = writeln!(out, "dscsa-exchange is running with the demo principals.");
+    let _ = writeln!(out, "  partner API (mutual TLS): {base}");
+    let _ = writeln!(
+        out,
+        "  ops (plain HTTP):         http://{ops}/healthz  http://{ops}/readyz"
+    );
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "Demo principals (client certificate and key in {}):",
+        shown(&layout.dir().join("clients"))
+    );
+    for demo in &DEMO {
+        let _ = writeln!(
+            out,
+            "  {:<16} {:<17} {}",
+            demo.id,
+            demo.describe(),
+            demo.name
+        );
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "Ask the server who you are, as the wholesaler whs-east:"
+    );
+    let _ = writeln!(out, "  {}", curl_line(layout, &ca, "whs-east", &base));
+    let _ = writeln!(
+        out,
+        "… as the compliance officer (sees every event), or the regulator:"
+    );
+    let _ = writeln!(out, "  {}", curl_line(layout, &ca, "compliance", &base));
+    let _ = writeln!(out, "  {}", curl_line(layout, &ca, "fda", &base));
+    let _ = writeln!(
+        out,
+        "Without a client certificate the TLS handshake is refused:"
+    );
+    let _ = writeln!(out, "  curl --cacert {ca} {base}/whoami");
+    let _ = writeln!(
+        out,
+        "Suspend a partner and its next request gets 403 (in another terminal):"
+    );
+    let _ = writeln!(
+        out,
+        "  dscsa partners suspend rx-riverside   # or: cargo run --release -- partners suspend rx-riverside"
+    );
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "Not loaded yet: the demo supply chain (EPCIS events between these partners). The event \
+         repository arrives with a later issue; until then /whoami is the only partner endpoint."
+    );
+    let _ = writeln!(out, "Stop with Ctrl-C (in-flight requests finish first).");
+    out
+}
+
+fn curl_line(layout: &DevPkiLayout, ca: &str, id: &str, base: &str) -> String {
+    let Ok(id) = id.parse::<PrincipalId>() else {
+        return String::new();
+    };
+    format!(
+        "curl --cacert {ca} --cert {} --key {} {base}/whoami",
+        shown(&layout.client_cert(&id)),
+        shown(&layout.client_key(&id))
+    )
+}
+
+fn shown(path: &Path) -> String {
+    path.display().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_principals_are_valid() {
+        for demo in &DEMO {
+            let p = demo.principal().unwrap();
+            assert_eq!(p.id.as_str(), demo.id);
+        }
+        let kinds: Vec<_> = DEMO
+            .iter()
+            .map(|d| d.principal().unwrap().kind.word())
+            .collect();
+        assert_eq!(kinds.iter().filter(|k| k.as_str() == "partner").count(), 6);
+        assert_eq!(
+            kinds.iter().filter(|k| k.as_str() == "regulator").count(),
+            1
+        );
+        assert_eq!(kinds.iter().filter(|k| k.as_str() == "staff").count(), 1);
+    }
+
+    #[test]
+    fn instructions_name_the_files_and_the_gap() {
+        let layout = DevPkiLayout::new("./dscsa-data/pki");
+        let text = instructions(
+            &layout,
+            "127.0.0.1:8443".parse().unwrap(),
+            "127.0.0.1:9090".parse().unwrap(),
+        );
+        assert!(text.contains(
+            "curl --cacert ./dscsa-data/pki/ca.pem --cert ./dscsa-data/pki/clients/whs-east.pem \
+             --key ./dscsa-data/pki/clients/whs-east.key https://localhost:8443/whoami"
+        ), "{text}");
+        assert!(text.contains("Not loaded yet"));
+    }
+}

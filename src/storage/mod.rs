@@ -1,0 +1,189 @@
+//! Storage: the only place with SQL. SQLite (embedded default) and PostgreSQL (production)
+//! through one `sqlx` [`AnyPool`].
+//!
+//! Why `Any` and runtime-checked SQL rather than `query!` macros: the macros check each query
+//! against one database at compile time, and this crate serves two. Following
+//! `../shared/STYLE.md` (practical notes, "share SQL where the dialects agree and check it by
+//! running the suite on both"), statements here are written once in the subset both dialects
+//! share, with `$n` placeholders (SQLite accepts them through sqlx), every value bound, and
+//! the whole integration suite runs on both backends. Where a dialect differs, a statement
+//! branches on [`Backend`]. Schemas live in `migrations/sqlite` and `migrations/postgres`,
+//! embedded with `sqlx::migrate!` and applied by `dscsa serve` at start and by `dscsa migrate`.
+//!
+//! Storage functions take a `&mut AnyConnection` (a pooled connection or an open transaction),
+//! so a service can make several calls, and later its audit record, in one transaction.
+
+pub mod principals;
+
+use std::time::Duration;
+
+use sqlx::AnyConnection;
+use sqlx::any::AnyPoolOptions;
+use sqlx::{AnyPool, Connection as _, Transaction};
+
+use crate::config::DatabaseUrl;
+
+/// Which database is behind the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// PostgreSQL.
+    Postgres,
+    /// SQLite (WAL mode, foreign keys on).
+    Sqlite,
+}
+
+impl Backend {
+    /// `sqlite` or `postgres`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Postgres => "postgres",
+            Self::Sqlite => "sqlite",
+        }
+    }
+}
+
+/// Why a storage call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// Something with this key already exists.
+    #[error("{0} already exists")]
+    AlreadyExists(String),
+    /// A write would break a rule (the message says which).
+    #[error("{0}")]
+    Conflict(String),
+    /// A stored row does not pass the domain types' checks (edited by hand?).
+    #[error("stored data is not valid: {0}")]
+    Corrupt(String),
+    /// The database refused or failed.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A migration failed.
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Nothing with this key.
+    #[error("{0} not found")]
+    NotFound(String),
+}
+
+impl StorageError {
+    /// True when the error is a unique-constraint violation.
+    pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
+        matches!(e, sqlx::Error::Database(d) if d.kind() == sqlx::error::ErrorKind::UniqueViolation)
+    }
+}
+
+impl From<partners::Error> for StorageError {
+    fn from(e: partners::Error) -> Self {
+        Self::Corrupt(e.to_string())
+    }
+}
+
+/// The database: a pool and which backend it is.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+static MIGRATE_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static MIGRATE_POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+impl Db {
+    /// Connects. A SQLite file and its directory are created if missing, and the file is put
+    /// in WAL mode.
+    pub async fn connect(url: &DatabaseUrl, max_connections: u32) -> Result<Self, StorageError> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.is_sqlite() {
+            Backend::Sqlite
+        } else if url.expose().starts_with("postgres:") || url.expose().starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(StorageError::Conflict(format!(
+                "database URL {url}: use sqlite://PATH or postgres://…"
+            )));
+        };
+        if backend == Backend::Sqlite {
+            create_sqlite_dir(url.expose())?;
+            let mut conn = AnyConnection::connect(url.expose()).await?;
+            sqlx::query("PRAGMA journal_mode = WAL")
+                .execute(&mut conn)
+                .await?;
+            conn.close().await?;
+        }
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url.expose())
+            .await?;
+        Ok(Self { pool, backend })
+    }
+
+    /// Applies the migrations that have not run yet. Returns how many ran.
+    pub async fn migrate(&self) -> Result<usize, StorageError> {
+        let migrator = match self.backend {
+            Backend::Postgres => &MIGRATE_POSTGRES,
+            Backend::Sqlite => &MIGRATE_SQLITE,
+        };
+        let before = self.applied_migrations().await.unwrap_or(0);
+        migrator.run(&self.pool).await?;
+        let after = self.applied_migrations().await?;
+        Ok(after.saturating_sub(before))
+    }
+
+    async fn applied_migrations(&self) -> Result<usize, StorageError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The pool, for single-statement reads.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Starts a transaction.
+    pub async fn begin(&self) -> Result<Transaction<'static, sqlx::Any>, StorageError> {
+        Ok(self.pool.begin().await?)
+    }
+
+    /// One round trip, for readiness.
+    pub async fn ping(&self) -> Result<(), StorageError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Closes the pool, waiting for connections to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn create_sqlite_dir(url: &str) -> Result<(), StorageError> {
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    let path = path.split('?').next().unwrap_or(path);
+    if path.is_empty() || path == ":memory:" {
+        return Ok(());
+    }
+    if let Some(dir) = std::path::Path::new(path).parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StorageError::Conflict(format!("{}: {e}", dir.display())))?;
+    }
+    Ok(())
+}
+
+/// Now, as RFC 3339 UTC text with microseconds: the stored form of every time.
+pub fn now_text() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    now.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| now.unix_timestamp().to_string())
+}

@@ -1,0 +1,144 @@
+//! The `dscsa partners` and `dscsa pki` commands end to end, on SQLite in a temporary data
+//! directory, through the built binary.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn dscsa(data_dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dscsa"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .output()
+        .unwrap()
+}
+
+fn ok(output: &Output) -> String {
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+#[test]
+fn partner_lifecycle_through_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let pki = data.join("pki");
+    let pki_arg = pki.to_str().unwrap();
+    let out = ok(&Command::new(env!("CARGO_BIN_EXE_dscsa"))
+        .args([
+            "pki",
+            "dev",
+            "--out",
+            pki_arg,
+            "--client",
+            "acme",
+            "--client",
+            "acme-next",
+        ])
+        .output()
+        .unwrap());
+    assert!(out.contains("clients/acme.pem"), "{out}");
+    let cert = pki.join("clients/acme.pem");
+    let next = pki.join("clients/acme-next.pem");
+
+    let out = ok(&dscsa(
+        data,
+        &[
+            "partners",
+            "add",
+            "acme",
+            "--legal-name",
+            "Acme Wholesale LLC",
+            "--role",
+            "wholesaler",
+            "--gln",
+            "0614141000005",
+            "--prefix",
+            "0614141",
+            "--state-licence",
+            "WD-1",
+            "--state",
+            "nj",
+            "--dea",
+            "AB1234563",
+            "--cert",
+            cert.to_str().unwrap(),
+        ],
+    ));
+    assert!(
+        out.contains("registered acme (partner) with 1 certificate binding(s)"),
+        "{out}"
+    );
+    let out = ok(&dscsa(
+        data,
+        &[
+            "partners",
+            "add",
+            "jdoe",
+            "--kind",
+            "staff",
+            "--staff-role",
+            "auditor",
+            "--display-name",
+            "J. Doe",
+            "--bind-name",
+            "jdoe",
+        ],
+    ));
+    assert!(out.contains("registered jdoe (staff)"), "{out}");
+
+    let out = ok(&dscsa(data, &["partners", "list"]));
+    assert!(
+        out.contains("acme") && out.contains("wholesaler") && out.contains("jdoe"),
+        "{out}"
+    );
+
+    ok(&dscsa(
+        data,
+        &["partners", "bind", "acme", "--cert", next.to_str().unwrap()],
+    ));
+    let third = dscsa(data, &["partners", "bind", "acme", "--bind-name", "acme"]);
+    assert_eq!(third.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&third.stderr).contains("two active"));
+
+    let show: serde_json::Value =
+        serde_json::from_str(&ok(&dscsa(data, &["partners", "show", "acme", "--json"]))).unwrap();
+    assert_eq!(
+        show["principal"]["licences"]["state_licence"]["state"],
+        "NJ"
+    );
+    assert_eq!(show["bindings"].as_array().unwrap().len(), 2);
+    assert_eq!(show["visibility"]["scope"], "party_to");
+    let first = show["bindings"][0]["id"].as_i64().unwrap().to_string();
+
+    ok(&dscsa(data, &["partners", "unbind", "acme", &first]));
+    let out = ok(&dscsa(data, &["partners", "suspend", "acme"]));
+    assert!(out.contains("acme: active -> suspended"), "{out}");
+    let out = ok(&dscsa(data, &["partners", "reinstate", "acme"]));
+    assert!(out.contains("acme: suspended -> active"), "{out}");
+
+    let missing = dscsa(data, &["partners", "suspend", "nobody"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("principal nobody not found"));
+    let bad_gln = dscsa(
+        data,
+        &[
+            "partners",
+            "add",
+            "x",
+            "--legal-name",
+            "X",
+            "--role",
+            "dispenser",
+            "--gln",
+            "0614141000006",
+        ],
+    );
+    assert_eq!(bad_gln.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad_gln.stderr).contains("check digit"));
+}

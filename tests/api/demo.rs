@@ -1,0 +1,80 @@
+//! `dscsa serve --demo` as a newcomer runs it: start, read the printed curl line, call the
+//! server with the certificate it names, stop with SIGTERM.
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+
+#[tokio::test]
+async fn serve_demo_prints_working_curl_lines_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dscsa"))
+        .args([
+            "serve",
+            "--demo",
+            "--partner-addr",
+            "127.0.0.1:0",
+            "--ops-addr",
+            "127.0.0.1:0",
+        ])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let lines = tokio::task::spawn_blocking(move || {
+        let mut lines = Vec::new();
+        for line in BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            let done = line.starts_with("Stop with Ctrl-C");
+            lines.push(line);
+            if done {
+                break;
+            }
+        }
+        lines
+    })
+    .await
+    .unwrap();
+    let text = lines.join("\n");
+    assert!(
+        text.contains("Not loaded yet: the demo supply chain"),
+        "{text}"
+    );
+    let curl = lines
+        .iter()
+        .find(|l| l.contains("--cert") && l.contains("whs-east"))
+        .unwrap_or_else(|| panic!("no curl line in:\n{text}"));
+    // curl --cacert CA --cert CERT --key KEY URL
+    let words: Vec<&str> = curl.split_whitespace().collect();
+    let arg = |flag: &str| words[words.iter().position(|w| *w == flag).unwrap() + 1];
+    let url = *words.last().unwrap();
+    let ca = partners::tls::read_certs_file(arg("--cacert").as_ref()).unwrap();
+    let identity =
+        partners::tls::ClientIdentity::from_files(arg("--cert").as_ref(), arg("--key").as_ref())
+            .unwrap();
+    let config =
+        partners::tls::client_config(&ca, Some(identity), &[b"h2", b"http/1.1"], true).unwrap();
+    let client = reqwest::Client::builder()
+        .use_preconfigured_tls(Arc::unwrap_or_clone(config))
+        .build()
+        .unwrap();
+    let body: serde_json::Value = client.get(url).send().await.unwrap().json().await.unwrap();
+    assert_eq!(body["principal"]["id"], "whs-east");
+    assert_eq!(
+        body["principal"]["legal_name"],
+        "Eastern Drug Distributors LLC"
+    );
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+}

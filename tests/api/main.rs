@@ -1,0 +1,13 @@
+//! Integration tests through the real server: real TLS (rustls client with client
+//! certificates), real database. Every partner-listener case runs twice, on SQLite and on
+//! PostgreSQL (`DSCSA_TEST_POSTGRES_URL`, default `postgres://postgres@127.0.0.1:5432/test`,
+//! a fresh database per test); without PostgreSQL the second half is skipped with a message.
+//! `TEST_LOG=1` shows the server's logs.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod cli;
+mod config;
+mod demo;
+mod helpers;
+mod tls;
+mod visibility;

@@ -135,8 +135,10 @@ impl Application {
     }
 
     /// Runs until SIGINT or SIGTERM, reloading the TLS files on SIGHUP, then stops gracefully.
-    pub async fn run_until_signalled(self) {
-        wait_for_signal(&self.tls).await;
+    /// `signals` should be installed before the server announces itself, so that a signal sent
+    /// right after the announcement is not missed.
+    pub async fn run_until_signalled(self, signals: Signals) {
+        signals.wait(&self.tls).await;
         tracing::info!("shutting down: draining in-flight requests");
         self.stop().await;
     }
@@ -182,29 +184,56 @@ async fn watch_tls_files(
     }
 }
 
-#[cfg(unix)]
-async fn wait_for_signal(tls: &ServerTls) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut hup)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::hangup()),
-    ) else {
+/// The process signals the server answers: SIGINT and SIGTERM stop it, SIGHUP reloads TLS files.
+#[derive(Debug)]
+pub struct Signals {
+    #[cfg(unix)]
+    term: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    hup: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    /// Installs the handlers (from now on these signals no longer end the process by default).
+    pub fn install() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Self {
+                term: signal(SignalKind::terminate()).ok(),
+                hup: signal(SignalKind::hangup()).ok(),
+            }
+        }
+        #[cfg(not(unix))]
+        Self {}
+    }
+
+    #[cfg(not(unix))]
+    async fn wait(self, _tls: &ServerTls) {
         let _ = tokio::signal::ctrl_c().await;
-        return;
-    };
-    loop {
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => return,
-            _ = term.recv() => return,
-            _ = hup.recv() => match tls.reload() {
-                Ok(()) => tracing::info!("SIGHUP: TLS files reloaded"),
-                Err(e) => tracing::error!(error = %e, "SIGHUP: TLS files do not load; keeping the previous configuration"),
-            },
+    }
+
+    #[cfg(unix)]
+    async fn wait(mut self, tls: &ServerTls) {
+        loop {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => return,
+                _ = recv(self.term.as_mut()) => return,
+                _ = recv(self.hup.as_mut()) => match tls.reload() {
+                    Ok(()) => tracing::info!("SIGHUP: TLS files reloaded"),
+                    Err(e) => tracing::error!(error = %e, "SIGHUP: TLS files do not load; keeping the previous configuration"),
+                },
+            }
         }
     }
 }
 
-#[cfg(not(unix))]
-async fn wait_for_signal(_tls: &ServerTls) {
-    let _ = tokio::signal::ctrl_c().await;
+#[cfg(unix)]
+async fn recv(signal: Option<&mut tokio::signal::unix::Signal>) {
+    match signal {
+        Some(s) => {
+            s.recv().await;
+        }
+        None => std::future::pending().await,
+    }
 }

@@ -89,7 +89,7 @@ pub(crate) async fn serve(
 }
 
 /// Serves HTTP on one authenticated connection, adding its identity to each request.
-pub(crate) async fn serve_connection<I>(
+async fn serve_connection<I>(
     io: TokioIo<I>,
     identity: Arc<PeerIdentity>,
     router: Router,

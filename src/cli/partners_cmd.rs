@@ -34,7 +34,7 @@ pub(crate) enum PartnersCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Show one principal: record, bindings (active and removed), permissions, visibility.
+    /// Show one principal: record, bindings (active and removed, with ids), visibility.
     Show {
         /// Principal id.
         id: PrincipalId,

@@ -22,6 +22,7 @@ pub(crate) struct ServeArgs {
 
 pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let config = args.config.load()?;
+    let signals = crate::app::Signals::install();
     let app = Application::build(&config)
         .await
         .context("starting the server")?;
@@ -30,24 +31,31 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .await
             .context("setting up the demo principals")?;
         if let Some(layout) = &config.dev_pki {
-            println!(
-                "{}",
-                crate::demo::instructions(layout, app.partner_addr(), app.ops_addr())
-            );
+            say(&crate::demo::instructions(
+                layout,
+                app.partner_addr(),
+                app.ops_addr(),
+            ));
         }
     } else if let Some(layout) = &config.dev_pki {
-        println!(
-            "dscsa-exchange is running: partner API https://localhost:{} (mutual TLS, CA {}), ops http://{}/healthz",
+        say(&format!(
+            "dscsa-exchange is running: partner API https://localhost:{} (mutual TLS, CA {}), ops http://{}/healthz\n\
+             No principals are created without --demo: add one with `dscsa partners add`, or run `dscsa serve --demo`.\n",
             app.partner_addr().port(),
             layout.ca_cert().display(),
             app.ops_addr()
-        );
-        println!(
-            "No principals are created without --demo: add one with `dscsa partners add`, or run `dscsa serve --demo`."
-        );
+        ));
     }
-    app.run_until_signalled().await;
+    app.run_until_signalled(signals).await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints to stdout; a closed stdout (the reader went away) must not stop the server.
+fn say(text: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
 }
 
 pub(crate) async fn migrate(args: ConfigArgs) -> anyhow::Result<ExitCode> {

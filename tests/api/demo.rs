@@ -24,9 +24,13 @@ async fn serve_demo_prints_working_curl_lines_and_stops_on_sigterm() {
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
-    let lines = tokio::task::spawn_blocking(move || {
+    // Read until the last line of the instructions, then keep draining in the background so
+    // the pipe stays open.
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
         let mut lines = Vec::new();
-        for line in BufReader::new(stdout).lines() {
+        let mut reader = BufReader::new(stdout).lines();
+        for line in reader.by_ref() {
             let line = line.unwrap();
             let done = line.starts_with("Stop with Ctrl-C");
             lines.push(line);
@@ -34,10 +38,10 @@ async fn serve_demo_prints_working_curl_lines_and_stops_on_sigterm() {
                 break;
             }
         }
-        lines
-    })
-    .await
-    .unwrap();
+        let _ = tx.send(lines);
+        reader.for_each(drop);
+    });
+    let lines = rx.await.unwrap();
     let text = lines.join("\n");
     assert!(
         text.contains("Not loaded yet: the demo supply chain"),

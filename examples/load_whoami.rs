@@ -243,6 +243,9 @@ fn main() {
         let state = AppState {
             db: app.db().clone(),
             tls: Arc::clone(app.tls()),
+            audit_public_key: dscsa_exchange::audit::CheckpointKey::generate()
+                .expect("key")
+                .public(),
         };
         tokio::spawn(serve_plaintext(plain, state, identity));
         (app, plain_addr, cert, ca)

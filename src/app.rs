@@ -12,6 +12,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::api;
+use crate::audit::CheckpointKey;
 use crate::auth::AppState;
 use crate::config::Config;
 use crate::storage::{Db, StorageError};
@@ -33,6 +34,60 @@ pub enum StartError {
     /// The database is unreachable or a migration failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
+    /// The audit checkpoint key is missing or unreadable.
+    #[error("{0} (create one with `dscsa audit keygen --out FILE` and set audit.key_file)")]
+    AuditKey(#[from] crate::audit::checkpoint::KeyError),
+}
+
+/// Loads the checkpoint key, creating it at the default location on first start.
+pub fn load_audit_key(config: &crate::config::AuditConfig) -> Result<CheckpointKey, StartError> {
+    if config.create_key && !config.key_file.exists() {
+        let key = CheckpointKey::generate()?;
+        if let Some(dir) = config.key_file.parent() {
+            std::fs::create_dir_all(dir).map_err(|source| {
+                crate::audit::checkpoint::KeyError::Io {
+                    path: dir.display().to_string(),
+                    source,
+                }
+            })?;
+        }
+        key.write(&config.key_file)?;
+        tracing::warn!(
+            path = %config.key_file.display(),
+            public_key = %key.public_hex(),
+            "audit checkpoint key created; in production keep it off the database host (audit.key_file)"
+        );
+        return Ok(key);
+    }
+    Ok(CheckpointKey::read(&config.key_file)?)
+}
+
+/// Signs checkpoints while the server runs: every `every` records, at least every `interval`
+/// while records arrive, and once more at shutdown.
+async fn checkpoints(
+    db: Db,
+    key: CheckpointKey,
+    every: u64,
+    interval: std::time::Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    let tick = interval.min(std::time::Duration::from_secs(2));
+    let mut last_forced = tokio::time::Instant::now();
+    loop {
+        let stopping = tokio::select! {
+            _ = tokio::time::sleep(tick) => false,
+            _ = stop.wait_for(|s| *s) => true,
+        };
+        let force = stopping || last_forced.elapsed() >= interval;
+        match crate::services::audit::checkpoint_if_due(&db, &key, every, force).await {
+            Ok(_) if force => last_forced = tokio::time::Instant::now(),
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "audit checkpoint failed"),
+        }
+        if stopping {
+            break;
+        }
+    }
 }
 
 /// A server with both listeners bound and serving.
@@ -59,6 +114,7 @@ impl Application {
         let applied = db.migrate().await?;
         tracing::info!(backend = db.backend().as_str(), url = %config.database_url, applied, "database ready");
         let tls = Arc::new(ServerTls::load(config.tls_files.clone())?);
+        let audit_key = load_audit_key(&config.audit)?;
 
         let partner = bind(config.partner_addr).await?;
         let ops = bind(config.ops_addr).await?;
@@ -75,6 +131,7 @@ impl Application {
         let router = api::router(AppState {
             db: db.clone(),
             tls: Arc::clone(&tls),
+            audit_public_key: audit_key.public(),
         });
         let mut tasks = vec![tokio::spawn(crate::tls_listener::serve(
             partner,
@@ -96,6 +153,13 @@ impl Application {
                 tracing::error!(error = %e, "ops listener failed");
             }
         }));
+        tasks.push(tokio::spawn(checkpoints(
+            db.clone(),
+            audit_key,
+            config.audit.checkpoint_every,
+            config.audit.checkpoint_interval,
+            stop.clone(),
+        )));
         if !config.tls_reload_interval.is_zero() {
             tasks.push(tokio::spawn(watch_tls_files(
                 Arc::clone(&tls),

@@ -28,6 +28,8 @@ pub struct AppState {
     pub db: Db,
     /// The partner listener's TLS state (for CRL checks of open connections).
     pub tls: Arc<ServerTls>,
+    /// The public key audit checkpoints must be signed with (`GET /audit/verify`).
+    pub audit_public_key: ed25519_dalek::VerifyingKey,
 }
 
 /// A permission a handler needs, as a type.
@@ -159,6 +161,9 @@ impl<S: Scope> FromRequestParts<AppState> for Authorized<S> {
             }
         };
         tracing::Span::current().record("principal", principal.id.as_str());
+        if let Some(slot) = parts.extensions.get::<crate::api::audit_layer::AuditSlot>() {
+            slot.set(principal.id.as_str(), principal.kind.word().as_str());
+        }
         if principal.status == Status::Suspended {
             return Err(ApiError::new(
                 Code::PrincipalSuspended,

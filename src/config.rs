@@ -41,6 +41,32 @@ pub struct Settings {
     pub tls: TlsSettings,
     /// Shutdown behaviour.
     pub shutdown: ShutdownSettings,
+    /// The audit trail's checkpoint signing.
+    pub audit: AuditSettings,
+}
+
+/// `[audit]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditSettings {
+    /// The Ed25519 checkpoint signing key (hex, written by `dscsa audit keygen`). Keep it outside
+    /// the database's host or volume in production. Unset: `<data_dir>/audit.key`, created on
+    /// first start.
+    pub key_file: Option<PathBuf>,
+    /// Sign a checkpoint after this many new records.
+    pub checkpoint_every: u64,
+    /// Sign a checkpoint at least this often (seconds) while new records arrive.
+    pub checkpoint_interval_secs: u64,
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        Self {
+            key_file: None,
+            checkpoint_every: 1000,
+            checkpoint_interval_secs: 60,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -52,6 +78,7 @@ impl Default for Settings {
             ops_listener: OpsListenerSettings::default(),
             tls: TlsSettings::default(),
             shutdown: ShutdownSettings::default(),
+            audit: AuditSettings::default(),
         }
     }
 }
@@ -327,7 +354,24 @@ impl Settings {
             .url
             .clone()
             .unwrap_or_else(|| DatabaseUrl::sqlite_file(&self.data_dir.join("dscsa.db")));
+        if self.audit.checkpoint_every == 0 || self.audit.checkpoint_interval_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "audit.checkpoint_every and audit.checkpoint_interval_secs must be at least 1"
+                    .into(),
+            ));
+        }
+        let audit = AuditConfig {
+            key_file: self
+                .audit
+                .key_file
+                .clone()
+                .unwrap_or_else(|| self.data_dir.join("audit.key")),
+            create_key: self.audit.key_file.is_none(),
+            checkpoint_every: self.audit.checkpoint_every,
+            checkpoint_interval: Duration::from_secs(self.audit.checkpoint_interval_secs),
+        };
         Ok(Config {
+            audit,
             database_url,
             max_connections: self.database.max_connections,
             partner_addr: self.partner_listener.addr,
@@ -410,6 +454,21 @@ pub struct Config {
     pub tls_reload_interval: Duration,
     /// How long in-flight requests get at shutdown.
     pub shutdown_grace: Duration,
+    /// Audit checkpoint signing.
+    pub audit: AuditConfig,
+}
+
+/// The resolved `[audit]` settings.
+#[derive(Debug, Clone)]
+pub struct AuditConfig {
+    /// The checkpoint signing key file.
+    pub key_file: PathBuf,
+    /// Create the key file if it is missing (only for the default location).
+    pub create_key: bool,
+    /// Records between checkpoints.
+    pub checkpoint_every: u64,
+    /// Longest time between checkpoints while records arrive.
+    pub checkpoint_interval: Duration,
 }
 
 impl Config {
@@ -437,6 +496,11 @@ impl Config {
             },
             shutdown: ShutdownSettings {
                 grace_period_secs: self.shutdown_grace.as_secs(),
+            },
+            audit: AuditSettings {
+                key_file: Some(self.audit.key_file.clone()),
+                checkpoint_every: self.audit.checkpoint_every,
+                checkpoint_interval_secs: self.audit.checkpoint_interval.as_secs(),
             },
         };
         toml::to_string_pretty(&effective)

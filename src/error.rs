@@ -57,6 +57,7 @@ codes! {
     CertificateNotBound => ("certificate_not_bound", FORBIDDEN, "Certificate not bound to a principal"),
     CertificateRevoked => ("certificate_revoked", FORBIDDEN, "Certificate revoked"),
     Internal => ("internal", INTERNAL_SERVER_ERROR, "Internal error"),
+    InvalidParameter => ("invalid_parameter", BAD_REQUEST, "Invalid parameter"),
     NotFound => ("not_found", NOT_FOUND, "Not found"),
     PrincipalSuspended => ("principal_suspended", FORBIDDEN, "Principal suspended"),
     ServiceUnavailable => ("service_unavailable", SERVICE_UNAVAILABLE, "Service unavailable"),

@@ -16,6 +16,6 @@ pub mod error;
 mod ops;
 pub mod services;
 pub mod storage;
-mod tls_listener;
+pub mod tls_listener;
 
 pub use app::Application;

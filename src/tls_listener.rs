@@ -73,7 +73,7 @@ pub(crate) async fn serve(
                 None => return,
             };
             tracing::debug!(%peer, fingerprint = identity.fingerprint().short(), "TLS session");
-            serve_connection(TokioIo::new(stream), identity, router, watcher).await;
+            serve_connection(TokioIo::new(stream), identity, peer, router, watcher).await;
         });
     }
     drop(listener);
@@ -88,10 +88,15 @@ pub(crate) async fn serve(
     }
 }
 
+/// The TCP peer of the connection a request arrived on (for the audit trail).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub std::net::SocketAddr);
+
 /// Serves HTTP on one authenticated connection, adding its identity to each request.
 async fn serve_connection<I>(
     io: TokioIo<I>,
     identity: Arc<PeerIdentity>,
+    peer: std::net::SocketAddr,
     router: Router,
     watcher: hyper_util::server::graceful::Watcher,
 ) where
@@ -99,6 +104,7 @@ async fn serve_connection<I>(
 {
     let service = router.map_request(move |mut request: Request<hyper::body::Incoming>| {
         request.extensions_mut().insert(Arc::clone(&identity));
+        request.extensions_mut().insert(ClientAddr(peer));
         request
     });
     let mut builder = auto::Builder::new(TokioExecutor::new());

@@ -2,6 +2,8 @@
 //! with the shared layers (request span from the matched path, 5xx logging, problem-details
 //! 404).
 
+mod audit;
+pub mod audit_layer;
 mod whoami;
 
 use axum::Router;
@@ -14,9 +16,30 @@ use crate::error;
 
 /// The partner API.
 pub fn router(state: AppState) -> Router {
+    with_shared_layers(routes().layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        audit_layer::record_requests,
+    )))
+    .with_state(state)
+}
+
+/// The partner API WITHOUT the audit layer, for measuring that layer's cost only
+/// (`examples/load_whoami.rs --no-audit`). The server never serves it: a request it answers
+/// leaves no audit record.
+#[doc(hidden)]
+pub fn unaudited_router_for_benchmarks(state: AppState) -> Router {
+    with_shared_layers(routes()).with_state(state)
+}
+
+fn routes() -> Router<AppState> {
     Router::new()
         .merge(whoami::router())
+        .merge(audit::router())
         .fallback(error::not_found)
+}
+
+fn with_shared_layers(router: Router<AppState>) -> Router<AppState> {
+    router
         .layer(axum::middleware::from_fn(error::log_server_errors))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
@@ -32,5 +55,4 @@ pub fn router(state: AppState) -> Router {
                 )
             }),
         )
-        .with_state(state)
 }

@@ -3,6 +3,7 @@
 //! Exit codes: 0 success; 1 the input was read but is not valid (validation errors); 2 the
 //! command could not run (bad arguments, unreadable file, unreachable database).
 
+mod audit_cmd;
 mod epcis_cmd;
 mod partners_cmd;
 mod pki_cmd;
@@ -46,6 +47,9 @@ enum Command {
     /// Make certificates for development and tests.
     #[command(subcommand)]
     Pki(pki_cmd::PkiCommand),
+    /// The tamper-evident audit trail: key, verification, export.
+    #[command(subcommand)]
+    Audit(audit_cmd::AuditCommand),
     /// Work with EPCIS documents offline: hash, validate, convert.
     #[command(subcommand)]
     Epcis(epcis_cmd::EpcisCommand),
@@ -115,6 +119,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::CheckConfig(args) => server_cmd::check_config(&args),
         Command::Partners(cmd) => runtime()?.block_on(partners_cmd::run(cmd)),
         Command::Pki(cmd) => pki_cmd::run(cmd),
+        Command::Audit(cmd) => runtime()?.block_on(audit_cmd::run(cmd)),
     }
 }
 

@@ -14,6 +14,7 @@ use partners::{
 };
 
 use super::ConfigArgs;
+use crate::audit::Outcome;
 use crate::services::{self, Actor};
 use crate::storage::{Db, principals};
 
@@ -234,7 +235,7 @@ impl AddArgs {
     }
 }
 
-async fn connect(config: &ConfigArgs) -> anyhow::Result<Db> {
+pub(crate) async fn connect(config: &ConfigArgs) -> anyhow::Result<Db> {
     let config = config.load()?;
     let db = Db::connect(&config.database_url, 2)
         .await
@@ -243,7 +244,41 @@ async fn connect(config: &ConfigArgs) -> anyhow::Result<Db> {
     Ok(db)
 }
 
+impl PartnersCommand {
+    /// The command's audit action name, the principal it concerns, and its configuration.
+    fn audit_info(&self) -> (&'static str, String, &ConfigArgs) {
+        match self {
+            Self::Add(a) => ("partners add", a.id.to_string(), &a.config),
+            Self::List { config, .. } => ("partners list", String::new(), config),
+            Self::Show { id, config, .. } => ("partners show", id.to_string(), config),
+            Self::Suspend { id, config } => ("partners suspend", id.to_string(), config),
+            Self::Reinstate { id, config } => ("partners reinstate", id.to_string(), config),
+            Self::Bind { id, config, .. } => ("partners bind", id.to_string(), config),
+            Self::Unbind { id, config, .. } => ("partners unbind", id.to_string(), config),
+        }
+    }
+}
+
+/// Runs a `partners` command. Changes are recorded in their own transaction by the services,
+/// reads just before their output; a command that fails is recorded here as failed (when the
+/// database can be reached at all).
 pub(crate) async fn run(cmd: PartnersCommand) -> anyhow::Result<ExitCode> {
+    let (action, subject, config) = cmd.audit_info();
+    let (action, subject, config) = (action, subject, config.clone());
+    let result = run_inner(cmd).await;
+    if let Err(e) = &result
+        && let Ok(db) = connect(&config).await
+    {
+        let mut record = Actor::cli().record(action, &subject, Outcome::Failed);
+        record.params = serde_json::json!({ "error": e.to_string() });
+        if let Err(audit) = services::record(&db, record).await {
+            tracing::error!(error = %audit, "could not record the failed command");
+        }
+    }
+    result
+}
+
+async fn run_inner(cmd: PartnersCommand) -> anyhow::Result<ExitCode> {
     let actor = Actor::cli();
     match cmd {
         PartnersCommand::Add(args) => {
@@ -269,6 +304,10 @@ pub(crate) async fn run(cmd: PartnersCommand) -> anyhow::Result<ExitCode> {
             let mut conn = db.pool().acquire().await?;
             let listed = principals::list(&mut conn).await?;
             drop(conn);
+            // A read leaves its record before anything is shown.
+            let mut record = actor.record("partners list", "", Outcome::Ok);
+            record.rows = i64::try_from(listed.len()).ok();
+            services::record(&db, record).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&listed)?);
             } else {
@@ -298,6 +337,7 @@ pub(crate) async fn run(cmd: PartnersCommand) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("no principal {id}"))?;
             let bindings = principals::bindings(&mut conn, &id).await?;
             drop(conn);
+            services::record(&db, actor.record("partners show", id.as_str(), Outcome::Ok)).await?;
             let visibility = Visibility::of(&principal);
             if json {
                 let value = serde_json::json!({

@@ -13,6 +13,7 @@
 //! Storage functions take a `&mut AnyConnection` (a pooled connection or an open transaction),
 //! so a service can make several calls, and later its audit record, in one transaction.
 
+pub mod audit;
 pub mod principals;
 
 use std::time::Duration;

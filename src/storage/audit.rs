@@ -1,0 +1,208 @@
+//! The audit tables: append a record in the caller's transaction, read ranges for verification,
+//! export and the auditor's API, and store signed checkpoints.
+//!
+//! An append first bumps the single `audit_head` row. That statement takes the write lock
+//! (SQLite) or the row lock (PostgreSQL) until the transaction ends, so two transactions never
+//! chain onto the same head. The head row is a convenience: verification walks the records.
+
+use sqlx::{AnyConnection, Row as _};
+
+use super::{StorageError, now_text};
+use crate::audit::{AuditRecord, Channel, Checkpoint, NewRecord, Outcome};
+
+/// Appends `record` to the trail, in the caller's transaction, and returns it sealed.
+pub async fn append(
+    conn: &mut AnyConnection,
+    record: NewRecord,
+) -> Result<AuditRecord, StorageError> {
+    let (seq, prev): (i64, String) =
+        sqlx::query_as("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
+            .fetch_one(&mut *conn)
+            .await?;
+    let sealed = record.seal(seq, now_text(), prev);
+    let target = serde_json::to_string(&sealed.target).unwrap_or_else(|_| "[]".into());
+    let params = crate::audit::canonical::to_string(&sealed.params);
+    sqlx::query(
+        "INSERT INTO audit_records (seq, time, actor, actor_kind, token_id, channel, action, target, \
+         params, outcome, status, result_digest, rows, purpose, client_addr, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+    )
+    .bind(sealed.seq)
+    .bind(&sealed.time)
+    .bind(&sealed.actor)
+    .bind(&sealed.actor_kind)
+    .bind(sealed.token_id.as_deref())
+    .bind(sealed.channel.as_str())
+    .bind(&sealed.action)
+    .bind(&target)
+    .bind(&params)
+    .bind(sealed.outcome.as_str())
+    .bind(sealed.status)
+    .bind(sealed.result_digest.as_deref())
+    .bind(sealed.rows)
+    .bind(sealed.purpose.as_deref())
+    .bind(sealed.client_addr.as_deref())
+    .bind(&sealed.prev_hash)
+    .bind(&sealed.hash)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+        .bind(&sealed.hash)
+        .execute(&mut *conn)
+        .await?;
+    Ok(sealed)
+}
+
+/// The last record's sequence number and hash (0 and the genesis hash for an empty trail).
+pub async fn head(conn: &mut AnyConnection) -> Result<(i64, String), StorageError> {
+    Ok(
+        sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
+            .fetch_one(&mut *conn)
+            .await?,
+    )
+}
+
+fn corrupt(seq: i64, what: &str) -> StorageError {
+    StorageError::Corrupt(format!("audit record {seq}: {what}"))
+}
+
+fn record_from_row(row: &sqlx::any::AnyRow) -> Result<AuditRecord, StorageError> {
+    let seq: i64 = row.try_get("seq")?;
+    let channel = match row.try_get::<String, _>("channel")?.as_str() {
+        "cli" => Channel::Cli,
+        "mcp" => Channel::Mcp,
+        "rest" => Channel::Rest,
+        _ => return Err(corrupt(seq, "unknown channel")),
+    };
+    let outcome = match row.try_get::<String, _>("outcome")?.as_str() {
+        "denied" => Outcome::Denied,
+        "failed" => Outcome::Failed,
+        "ok" => Outcome::Ok,
+        _ => return Err(corrupt(seq, "unknown outcome")),
+    };
+    let target: String = row.try_get("target")?;
+    let params: String = row.try_get("params")?;
+    Ok(AuditRecord {
+        seq,
+        time: row.try_get("time")?,
+        actor: row.try_get("actor")?,
+        actor_kind: row.try_get("actor_kind")?,
+        token_id: row.try_get("token_id")?,
+        channel,
+        action: row.try_get("action")?,
+        target: serde_json::from_str(&target).map_err(|_| corrupt(seq, "target is not JSON"))?,
+        params: serde_json::from_str(&params).map_err(|_| corrupt(seq, "params are not JSON"))?,
+        outcome,
+        status: row.try_get("status")?,
+        result_digest: row.try_get("result_digest")?,
+        rows: row.try_get("rows")?,
+        purpose: row.try_get("purpose")?,
+        client_addr: row.try_get("client_addr")?,
+        prev_hash: row.try_get("prev_hash")?,
+        hash: row.try_get("hash")?,
+    })
+}
+
+/// Filters for reading the trail.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// First sequence number (inclusive).
+    pub from_seq: Option<i64>,
+    /// Last sequence number (inclusive).
+    pub to_seq: Option<i64>,
+    /// Earliest time (inclusive, RFC 3339).
+    pub from_time: Option<String>,
+    /// Latest time (exclusive, RFC 3339).
+    pub to_time: Option<String>,
+    /// Only this actor.
+    pub actor: Option<String>,
+    /// Only this action.
+    pub action: Option<String>,
+}
+
+/// Up to `limit` records matching `filter`, in sequence order.
+pub async fn records(
+    conn: &mut AnyConnection,
+    filter: &Filter,
+    limit: i64,
+) -> Result<Vec<AuditRecord>, StorageError> {
+    // Every condition is a fixed fragment with a bound value; absent filters match everything.
+    let rows = sqlx::query(
+        "SELECT * FROM audit_records \
+         WHERE ($1 IS NULL OR seq >= $1) AND ($2 IS NULL OR seq <= $2) \
+           AND ($3 IS NULL OR time >= $3) AND ($4 IS NULL OR time < $4) \
+           AND ($5 IS NULL OR actor = $5) AND ($6 IS NULL OR action = $6) \
+         ORDER BY seq LIMIT $7",
+    )
+    .bind(filter.from_seq)
+    .bind(filter.to_seq)
+    .bind(filter.from_time.as_deref())
+    .bind(filter.to_time.as_deref())
+    .bind(filter.actor.as_deref())
+    .bind(filter.action.as_deref())
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(record_from_row).collect()
+}
+
+/// The hash of the record at `seq`, if it exists.
+pub async fn hash_at(conn: &mut AnyConnection, seq: i64) -> Result<Option<String>, StorageError> {
+    Ok(
+        sqlx::query_scalar("SELECT hash FROM audit_records WHERE seq = $1")
+            .bind(seq)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
+}
+
+/// Stores a signed checkpoint.
+pub async fn insert_checkpoint(
+    conn: &mut AnyConnection,
+    c: &Checkpoint,
+) -> Result<(), StorageError> {
+    sqlx::query(
+        "INSERT INTO audit_checkpoints (seq, head_hash, time, signature, public_key) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(c.seq)
+    .bind(&c.head_hash)
+    .bind(&c.time)
+    .bind(&c.signature)
+    .bind(&c.public_key)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// All checkpoints from `from_seq` on, in sequence order.
+pub async fn checkpoints(
+    conn: &mut AnyConnection,
+    from_seq: i64,
+) -> Result<Vec<Checkpoint>, StorageError> {
+    let rows: Vec<(i64, String, String, String, String)> = sqlx::query_as(
+        "SELECT seq, head_hash, time, signature, public_key FROM audit_checkpoints \
+         WHERE seq >= $1 ORDER BY seq",
+    )
+    .bind(from_seq)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(seq, head_hash, time, signature, public_key)| Checkpoint {
+            seq,
+            head_hash,
+            time,
+            signature,
+            public_key,
+        })
+        .collect())
+}
+
+/// The last checkpoint's sequence number (0 when there is none).
+pub async fn last_checkpoint_seq(conn: &mut AnyConnection) -> Result<i64, StorageError> {
+    let seq: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM audit_checkpoints")
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(seq.unwrap_or(0))
+}

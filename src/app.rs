@@ -99,6 +99,7 @@ pub struct Application {
     tls: Arc<ServerTls>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    audit_public_key: ed25519_dalek::VerifyingKey,
 }
 
 impl Application {
@@ -128,10 +129,11 @@ impl Application {
         })?;
 
         let (shutdown, stop) = watch::channel(false);
+        let audit_public_key = audit_key.public();
         let router = api::router(AppState {
             db: db.clone(),
             tls: Arc::clone(&tls),
-            audit_public_key: audit_key.public(),
+            audit_public_key,
         });
         let mut tasks = vec![tokio::spawn(crate::tls_listener::serve(
             partner,
@@ -169,6 +171,7 @@ impl Application {
         }
         tracing::info!(%partner_addr, %ops_addr, "listening");
         Ok(Self {
+            audit_public_key,
             partner_addr,
             ops_addr,
             db,
@@ -176,6 +179,11 @@ impl Application {
             shutdown,
             tasks,
         })
+    }
+
+    /// The public key the audit checkpoints are signed with.
+    pub fn audit_public_key(&self) -> &ed25519_dalek::VerifyingKey {
+        &self.audit_public_key
     }
 
     /// The partner listener's address (with the real port when configured as 0).

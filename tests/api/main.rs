@@ -5,6 +5,8 @@
 //! `TEST_LOG=1` shows the server's logs.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod audit;
+mod audit_cli;
 mod cli;
 mod config;
 mod demo;

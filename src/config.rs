@@ -395,6 +395,16 @@ pub fn os_user() -> String {
     std::env::var("USER").unwrap_or_else(|_| "unknown".into())
 }
 
+/// Whether logs are JSON lines (`DSCSA_LOG_FORMAT=json`, for production log shipping) rather
+/// than human-readable text. Read before the configuration, as logging starts first.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "configuration module: reads the environment"
+)]
+pub fn json_logs() -> bool {
+    std::env::var("DSCSA_LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"))
+}
+
 /// `DSCSA__SECTION__KEY=value` variables as a figment layer. Values are read like TOML values
 /// (`8443` is a number, `true` a boolean); keys are lower-cased.
 fn env_layer(env: impl IntoIterator<Item = (String, String)>) -> Serialized<Dict> {

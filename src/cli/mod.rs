@@ -104,10 +104,14 @@ impl Cli {
 pub fn init_tracing(default_filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = if crate::config::json_logs() {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
 }
 
 /// Runs a parsed command line.

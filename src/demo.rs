@@ -38,7 +38,7 @@ enum DemoKind {
     Staff(StaffRole),
 }
 
-const DEMO: [DemoPrincipal; 8] = [
+const DEMO: [DemoPrincipal; 9] = [
     DemoPrincipal {
         id: "mfg-acme",
         name: "Acme Pharmaceuticals Inc.",
@@ -127,6 +127,11 @@ const DEMO: [DemoPrincipal; 8] = [
         id: "compliance",
         name: "Compliance officer (home organisation, demo)",
         kind: DemoKind::Staff(StaffRole::Compliance),
+    },
+    DemoPrincipal {
+        id: "auditor",
+        name: "Auditor (home organisation, demo; reads the audit trail)",
+        kind: DemoKind::Staff(StaffRole::Auditor),
     },
 ];
 
@@ -278,22 +283,45 @@ pub fn instructions(layout: &DevPkiLayout, partner: SocketAddr, ops: SocketAddr)
         out,
         "  dscsa partners suspend rx-riverside   # or: cargo run --release -- partners suspend rx-riverside"
     );
+    let _ = writeln!(
+        out,
+        "Every request above is in the audit trail; the auditor reads and verifies it:"
+    );
+    let _ = writeln!(
+        out,
+        "  {}",
+        curl_path(layout, &ca, "auditor", &base, "/audit?perPage=5")
+    );
+    let _ = writeln!(
+        out,
+        "  {}",
+        curl_path(layout, &ca, "auditor", &base, "/audit/verify")
+    );
+    let _ = writeln!(
+        out,
+        "  dscsa audit verify   # the same from the command line"
+    );
     let _ = writeln!(out);
     let _ = writeln!(
         out,
         "Not loaded yet: the demo supply chain (EPCIS events between these partners). The event \
-         repository arrives with a later issue; until then /whoami is the only partner endpoint."
+         repository arrives with a later issue; until then the partner endpoints are /whoami and, \
+         for the auditor, /audit and /audit/verify."
     );
     let _ = writeln!(out, "Stop with Ctrl-C (in-flight requests finish first).");
     out
 }
 
 fn curl_line(layout: &DevPkiLayout, ca: &str, id: &str, base: &str) -> String {
+    curl_path(layout, ca, id, base, "/whoami")
+}
+
+fn curl_path(layout: &DevPkiLayout, ca: &str, id: &str, base: &str, path: &str) -> String {
     let Ok(id) = id.parse::<PrincipalId>() else {
         return String::new();
     };
     format!(
-        "curl --cacert {ca} --cert {} --key {} {base}/whoami",
+        "curl --cacert {ca} --cert {} --key {} '{base}{path}'",
         shown(&layout.client_cert(&id)),
         shown(&layout.client_key(&id))
     )

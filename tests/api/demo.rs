@@ -54,7 +54,7 @@ async fn serve_demo_prints_working_curl_lines_and_stops_on_sigterm() {
     // curl --cacert CA --cert CERT --key KEY URL
     let words: Vec<&str> = curl.split_whitespace().collect();
     let arg = |flag: &str| words[words.iter().position(|w| *w == flag).unwrap() + 1];
-    let url = *words.last().unwrap();
+    let url = words.last().unwrap().trim_matches('\'');
     let ca = partners::tls::read_certs_file(arg("--cacert").as_ref()).unwrap();
     let identity =
         partners::tls::ClientIdentity::from_files(arg("--cert").as_ref(), arg("--key").as_ref())

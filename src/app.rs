@@ -218,6 +218,12 @@ impl Application {
     /// Stops accepting, lets in-flight requests finish (up to the grace period), closes the
     /// database pool.
     pub async fn stop(self) {
+        // Recorded before the listeners stop, so the final checkpoint covers it.
+        let stop =
+            crate::services::Actor::cli().record("serve stop", "", crate::audit::Outcome::Ok);
+        if let Err(e) = crate::services::record(&self.db, stop).await {
+            tracing::error!(error = %e, "could not record the stop in the audit trail");
+        }
         let _ = self.shutdown.send(true);
         for task in self.tasks {
             let _ = task.await;

@@ -7,6 +7,8 @@ use clap::Args;
 
 use super::ConfigArgs;
 use crate::Application;
+use crate::audit::Outcome;
+use crate::services::{self, Actor};
 use crate::storage::Db;
 
 #[derive(Debug, Args)]
@@ -26,6 +28,15 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let app = Application::build(&config)
         .await
         .context("starting the server")?;
+    let mut started = Actor::cli().record("serve start", "", Outcome::Ok);
+    started.params = serde_json::json!({
+        "partner_addr": app.partner_addr().to_string(),
+        "ops_addr": app.ops_addr().to_string(),
+        "demo": args.demo,
+    });
+    services::record(app.db(), started)
+        .await
+        .context("writing the audit record of the start")?;
     if args.demo {
         crate::demo::setup(app.db(), config.dev_pki.as_ref())
             .await
@@ -64,6 +75,11 @@ pub(crate) async fn migrate(args: ConfigArgs) -> anyhow::Result<ExitCode> {
         .await
         .with_context(|| format!("connecting to {}", config.database_url))?;
     let applied = db.migrate().await.context("applying migrations")?;
+    let mut record = Actor::cli().record("migrate", "", Outcome::Ok);
+    record.rows = i64::try_from(applied).ok();
+    services::record(&db, record)
+        .await
+        .context("writing the audit record of the migration")?;
     println!(
         "{}: {applied} migration(s) applied; the schema is current",
         config.database_url

@@ -350,7 +350,8 @@ mod tests {
             kinds.iter().filter(|k| k.as_str() == "regulator").count(),
             1
         );
-        assert_eq!(kinds.iter().filter(|k| k.as_str() == "staff").count(), 1);
+        // Compliance staff and an auditor (who alone may read the audit trail).
+        assert_eq!(kinds.iter().filter(|k| k.as_str() == "staff").count(), 2);
     }
 
     #[test]
@@ -363,8 +364,12 @@ mod tests {
         );
         assert!(text.contains(
             "curl --cacert ./dscsa-data/pki/ca.pem --cert ./dscsa-data/pki/clients/whs-east.pem \
-             --key ./dscsa-data/pki/clients/whs-east.key https://localhost:8443/whoami"
+             --key ./dscsa-data/pki/clients/whs-east.key 'https://localhost:8443/whoami'"
         ), "{text}");
+        assert!(
+            text.contains("clients/auditor.key 'https://localhost:8443/audit/verify'"),
+            "{text}"
+        );
         assert!(text.contains("Not loaded yet"));
     }
 }

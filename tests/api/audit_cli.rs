@@ -6,14 +6,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-fn dscsa(data_dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dscsa"))
-        .args(args)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .output()
-        .unwrap()
-}
+use crate::helpers::{dscsa, exited};
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
@@ -104,18 +97,10 @@ fn reads_and_failures_leave_one_record_and_verify_reports_tampering() {
         "failed"
     );
 
-    let verified = dscsa(data, &["audit", "verify"]);
-    assert_eq!(
-        verified.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&verified),
-        String::from_utf8_lossy(&verified.stderr)
-    );
+    let verified = exited(&dscsa(data, &["audit", "verify"]), 0);
     assert!(
-        stdout(&verified).contains("audit trail intact: 3 records"),
-        "{}",
-        stdout(&verified)
+        verified.contains("audit trail intact: 3 records"),
+        "{verified}"
     );
 
     // An export verifies on its own, with the public key only; a changed line does not.
@@ -219,13 +204,7 @@ fn a_killed_command_never_leaves_a_change_without_its_record() {
         "a principal without its record, or a record without its principal"
     );
     let verified = dscsa(data, &["audit", "verify"]);
-    assert_eq!(
-        verified.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&verified),
-        String::from_utf8_lossy(&verified.stderr)
-    );
+    exited(&verified, 0);
     assert!(
         String::from_utf8_lossy(&verified.stderr).contains("signed checkpoints are NOT checked")
     );

@@ -1,17 +1,9 @@
 //! The `dscsa partners` and `dscsa pki` commands end to end, on SQLite in a temporary data
 //! directory, through the built binary.
 
-use std::path::Path;
 use std::process::{Command, Output};
 
-fn dscsa(data_dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dscsa"))
-        .args(args)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .output()
-        .unwrap()
-}
+use crate::helpers::dscsa;
 
 fn ok(output: &Output) -> String {
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();

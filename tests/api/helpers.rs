@@ -282,3 +282,25 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+/// Runs the built `dscsa` binary with `args` and `--data-dir data_dir`.
+pub(crate) fn dscsa(data_dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_dscsa"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .output()
+        .unwrap()
+}
+
+/// Asserts the command exited with `code` (showing its output otherwise); returns its stdout.
+pub(crate) fn exited(output: &std::process::Output, code: i32) -> String {
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}

@@ -146,7 +146,7 @@ impl<'k> Verifier<'k> {
     /// The sequence number under which `r`'s content gives its stored hash, if a nearby one does.
     fn belongs_at(r: &AuditRecord) -> Option<i64> {
         let mut probe = r.clone();
-        (r.seq - SWAP_WINDOW..=r.seq + SWAP_WINDOW)
+        (r.seq.saturating_sub(SWAP_WINDOW)..=r.seq.saturating_add(SWAP_WINDOW))
             .filter(|s| *s != r.seq && *s > 0)
             .find(|s| {
                 probe.seq = *s;
@@ -167,24 +167,33 @@ impl<'k> Verifier<'k> {
             return Err(Self::brk(
                 r.seq,
                 BreakKind::Reordered,
-                format!("sequence goes back from {} to {}", self.next_seq - 1, r.seq),
+                format!(
+                    "sequence goes back from {} to {}",
+                    self.next_seq.saturating_sub(1),
+                    r.seq
+                ),
             ));
         }
         if r.seq > self.next_seq {
             return Err(Self::brk(
                 self.next_seq,
                 BreakKind::Missing,
-                format!("records {}..={} are missing", self.next_seq, r.seq - 1),
+                format!(
+                    "records {}..={} are missing",
+                    self.next_seq,
+                    r.seq.saturating_sub(1)
+                ),
             ));
         }
         if r.content_hash() != r.hash {
             return Err(match Self::belongs_at(r) {
                 Some(s)
-                    if s == r.seq - 1
-                        && Some(r.prev_hash.as_str()) == self.recent_hash(r.seq - 2) =>
+                    if s == r.seq.saturating_sub(1)
+                        && Some(r.prev_hash.as_str())
+                            == self.recent_hash(r.seq.saturating_sub(2)) =>
                 {
                     Self::brk(
-                        r.seq - 1,
+                        r.seq.saturating_sub(1),
                         BreakKind::Inserted,
                         format!(
                             "a record not in the chain was inserted here: the record now at seq {} \
@@ -236,7 +245,7 @@ impl<'k> Verifier<'k> {
         }
         self.recent.push_back((r.seq, r.hash.clone()));
         self.first.get_or_insert(r.seq);
-        self.next_seq = r.seq + 1;
+        self.next_seq = r.seq.saturating_add(1);
         self.records += 1;
         Ok(())
     }
@@ -256,13 +265,13 @@ impl<'k> Verifier<'k> {
                 BreakKind::Truncated,
                 format!(
                     "a signed checkpoint covers seq {seq}, but the trail ends at seq {}",
-                    self.next_seq - 1
+                    self.next_seq.saturating_sub(1)
                 ),
             ));
         }
         Ok(Summary {
             records: self.records,
-            range: self.first.map(|f| (f, self.next_seq - 1)),
+            range: self.first.map(|f| (f, self.next_seq.saturating_sub(1))),
             head_hash: self.prev_hash,
             checkpoints: self.checked_checkpoints,
         })
@@ -307,6 +316,19 @@ mod tests {
             v.push(r)?;
         }
         v.finish()
+    }
+
+    #[test]
+    fn hostile_sequence_numbers_do_not_overflow() {
+        let k = key();
+        let public = k.public();
+        for seq in [i64::MIN, i64::MIN + 1, -1, 0, i64::MAX - 1, i64::MAX] {
+            let mut r = sample(1).seal(seq, "t".into(), GENESIS.into());
+            r.hash = "00".repeat(32);
+            let mut v = Verifier::new(seq, GENESIS.into(), vec![k.sign(seq, "x", "t")], &public);
+            assert!(v.push(&r).is_err());
+            let _ = Verifier::new(seq, GENESIS.into(), Vec::new(), &public).finish();
+        }
     }
 
     #[test]

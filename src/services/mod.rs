@@ -2,9 +2,10 @@
 //! are thin adapters over these functions.
 //!
 //! Each state-changing service opens a transaction, makes its storage calls, calls
-//! [`audit_seam`] with who acted and what they did, and commits. Issue 4 (the audit trail)
-//! makes that seam an append to the hash-chained audit table in the same transaction,
-//! so no change can land without its record.
+//! `audit_seam` with who acted and what they did, and commits: the seam appends the action's
+//! record to the hash-chained audit trail in that same transaction, so no change can land
+//! without its record. Actions that change nothing (reads, refusals, failures) are recorded
+//! with [`record`], in a transaction of their own.
 
 pub mod audit;
 pub mod principals;

@@ -37,9 +37,9 @@ pub(crate) fn flatten(children: Vec<XNode>) -> Vec<XNode> {
 /// A user extension element from a subtree.
 pub(crate) fn element(node: XNode) -> Element {
     Element {
-        namespace: node.ns,
+        namespace: node.ns.into_owned(),
         prefix: node.prefix,
-        name: node.local,
+        name: node.local.into_owned(),
         attributes: node
             .attrs
             .into_iter()
@@ -94,7 +94,7 @@ fn quantity_list(list: XNode, field: &str, out: &mut Vec<QuantityElement>) -> De
         let pos = q.position();
         let mut element = QuantityElement::default();
         for part in flatten(q.children) {
-            match part.local.as_str() {
+            match &*part.local {
                 "epcClass" => element.epc_class = part.text,
                 // GS1's own examples carry an empty <quantity/>: no amount.
                 "quantity" if part.text.is_empty() => {}
@@ -188,7 +188,7 @@ fn expand_curie_value(value: &str) -> String {
 fn sensor_element(node: XNode) -> SensorElement {
     let mut sensor = SensorElement::default();
     for child in flatten(node.children) {
-        match (child.ns.is_empty(), child.local.as_str()) {
+        match (child.ns.is_empty(), &*child.local) {
             (true, "sensorMetadata") => sensor.metadata = Some(sensor_fields(&child)),
             (true, "sensorReport") => sensor.reports.push(sensor_fields(&child)),
             _ => sensor.extensions.push(element(child)),
@@ -201,7 +201,7 @@ fn error_declaration(node: XNode) -> DecodeResult<ErrorDeclaration> {
     let pos = node.position();
     let mut decl = ErrorDeclaration::default();
     for child in flatten(node.children) {
-        match (child.ns.is_empty(), child.local.as_str()) {
+        match (child.ns.is_empty(), &*child.local) {
             (true, "declarationTime") => {
                 validate::timestamp_lenient(
                     &child.text,
@@ -264,7 +264,7 @@ pub(crate) fn event(node: XNode, limits: &Limits) -> DecodeResult<Event> {
             continue;
         }
         let cpos = child.position();
-        match child.local.as_str() {
+        match &*child.local {
             "eventTime" => {
                 validate::timestamp(&child.text, "eventTime", cpos)?;
                 ev.event_time = child.text;
@@ -323,7 +323,7 @@ pub(crate) fn event(node: XNode, limits: &Limits) -> DecodeResult<Event> {
                 let mut pd = PersistentDisposition::default();
                 for part in flatten(child.children) {
                     let value = cbv::canonical(VocabField::Disposition, &part.text);
-                    match part.local.as_str() {
+                    match &*part.local {
                         "set" => pd.set.push(value),
                         "unset" => pd.unset.push(value),
                         _ => {}
@@ -419,14 +419,14 @@ fn sbdh(node: XNode) -> Sbdh {
             out.extra.push(element(child));
             continue;
         }
-        match child.local.as_str() {
+        match &*child.local {
             "HeaderVersion" => out.header_version = Some(child.text),
             "Sender" => out.senders.push(sbdh_party(child)),
             "Receiver" => out.receivers.push(sbdh_party(child)),
             "DocumentIdentification" => {
                 for part in child.children {
                     let text = Some(part.text);
-                    match part.local.as_str() {
+                    match &*part.local {
                         "Standard" => out.standard = text,
                         "TypeVersion" => out.type_version = text,
                         "InstanceIdentifier" => out.instance_identifier = text,
@@ -455,7 +455,7 @@ fn vocabulary(node: XNode) -> Vocabulary {
                 ..VocabularyElement::default()
             };
             for part in flatten(ve.children) {
-                match part.local.as_str() {
+                match &*part.local {
                     "attribute" => out.attributes.push(MasterDataAttribute {
                         id: part.attr("id").unwrap_or_default().to_owned(),
                         value: part.text.clone(),
@@ -492,13 +492,13 @@ pub(crate) fn master_data(node: XNode, out: &mut Vec<Vocabulary>) {
 pub(crate) fn header(node: XNode) -> Header {
     let mut header = Header::default();
     for child in flatten(node.children) {
-        match (child.ns.as_str(), child.local.as_str()) {
+        match (&*child.ns, &*child.local) {
             (SBDH_NS, "StandardBusinessDocumentHeader") => header.sbdh = Some(sbdh(child)),
             ("", "EPCISMasterData") => master_data(child, &mut header.master_data),
             (GS1USHC_NS, "dscsaTransactionStatement") => {
                 let mut ts = TransactionStatement::default();
                 for part in child.children {
-                    match (part.ns.as_str(), part.local.as_str()) {
+                    match (&*part.ns, &*part.local) {
                         (GS1USHC_NS, "affirmTransactionStatement") => ts.affirm = Some(part.text),
                         (GS1USHC_NS, "legalNotice") => ts.legal_notice = Some(part.text),
                         _ => ts.extra.push(element(part)),

@@ -74,7 +74,7 @@ impl<R: BufRead> XmlEvents<R> {
             } else {
                 EpcisVersion::V2_0
             };
-            root.ns.clear();
+            root.ns = std::borrow::Cow::Borrowed("");
             if !empty {
                 reader.read_subtree(&mut root)?;
             }
@@ -89,7 +89,7 @@ impl<R: BufRead> XmlEvents<R> {
                 pending: Some(root),
             });
         }
-        let (kind, version) = match (root.ns.as_str(), root.local.as_str()) {
+        let (kind, version) = match (&*root.ns, &*root.local) {
             (NS_EPCIS_1, "EPCISDocument") => (DocumentKind::Capture, EpcisVersion::V1_2),
             (NS_EPCIS_2, "EPCISDocument") => (DocumentKind::Capture, EpcisVersion::V2_0),
             (NS_QUERY_1, "EPCISQueryDocument") => (DocumentKind::Query, EpcisVersion::V1_2),
@@ -170,7 +170,7 @@ impl<R: BufRead> XmlEvents<R> {
                 }
             };
             let local = node.local.clone();
-            let local = local.as_str();
+            let local: &str = &local;
             let unqualified = node.ns.is_empty();
             let next = match frame {
                 Frame::Events if unqualified && local == "extension" => Frame::Events,
@@ -192,9 +192,11 @@ impl<R: BufRead> XmlEvents<R> {
                     if !empty {
                         self.reader.read_subtree(&mut node)?;
                     }
-                    self.head
-                        .hash_ignore
-                        .extend(node.children.into_iter().map(|c| (c.ns, c.local)));
+                    self.head.hash_ignore.extend(
+                        node.children
+                            .into_iter()
+                            .map(|c| (c.ns.into_owned(), c.local.into_owned())),
+                    );
                     continue;
                 }
                 Frame::Body if unqualified && local == "EventList" => Frame::Events,

@@ -9,6 +9,7 @@
 //! entities); only the five predefined entities and character references are expanded; only UTF-8
 //! is read; depth, value size, node count and total bytes are limited.
 
+use std::borrow::Cow;
 use std::io::BufRead;
 
 use quick_xml::events::Event as XmlEvent;
@@ -87,12 +88,16 @@ pub(crate) struct XAttr {
     pub(crate) value: String,
 }
 
+/// An element or namespace name: borrowed from a static table for the standard vocabulary (no
+/// allocation per element), owned otherwise.
+pub(crate) type Name = Cow<'static, str>;
+
 /// An element subtree with namespaces resolved and text trimmed.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct XNode {
-    pub(crate) ns: String,
+    pub(crate) ns: Name,
     pub(crate) prefix: Option<String>,
-    pub(crate) local: String,
+    pub(crate) local: Name,
     pub(crate) attrs: Vec<XAttr>,
     /// Text directly inside this element (all text nodes concatenated), trimmed.
     pub(crate) text: String,
@@ -209,9 +214,9 @@ impl<R: BufRead> XmlReader<R> {
             .reader
             .read_resolved_event_into(buf)
             .map_err(|e| xml_err(before.clone(), e))?;
-        let ns = match resolved {
-            ResolveResult::Bound(ns) => ns.as_ref().to_owned(),
-            ResolveResult::Unbound => String::new(),
+        let ns: Name = match resolved {
+            ResolveResult::Bound(ns) => intern_namespace(ns.as_ref()),
+            ResolveResult::Unbound => Cow::Borrowed(""),
             ResolveResult::Unknown(prefix) => {
                 return Err(xml_err(
                     before,
@@ -294,7 +299,7 @@ impl<R: BufRead> XmlReader<R> {
         // Some producers qualify event content with the EPCIS namespace; below the root it
         // means the same as no namespace.
         let ns = if self.depth > 0 && (ns == NS_EPCIS_1 || ns == NS_EPCIS_2) {
-            String::new()
+            Cow::Borrowed("")
         } else {
             ns
         };
@@ -332,12 +337,12 @@ impl<R: BufRead> XmlReader<R> {
     fn open_node(
         &self,
         start: &quick_xml::events::BytesStart<'_>,
-        ns: String,
+        ns: Name,
         pos: Position,
     ) -> Result<XNode, DecodeError> {
         let name = start.name();
         let (local, prefix) = name.decompose();
-        let local = local.as_ref().to_owned();
+        let local = intern_local(local.as_ref());
         let prefix = prefix.map(|p| p.as_ref().to_owned());
         let mut attrs = Vec::new();
         for attr in start.attributes() {
@@ -394,7 +399,7 @@ impl<R: BufRead> XmlReader<R> {
     pub(crate) fn read_subtree(&mut self, node: &mut XNode) -> Result<(), DecodeError> {
         let mut count = 0usize;
         self.fill(node, &mut count)?;
-        node.text = node.text.trim().to_owned();
+        trim_in_place(&mut node.text);
         Ok(())
     }
 
@@ -416,7 +421,7 @@ impl<R: BufRead> XmlReader<R> {
                     if !empty {
                         self.fill(&mut child, count)?;
                     }
-                    child.text = child.text.trim().to_owned();
+                    trim_in_place(&mut child.text);
                     node.children.push(child);
                 }
                 Step::Close => break,
@@ -480,4 +485,101 @@ fn resolve_reference(
         }
     }
     .to_owned())
+}
+
+/// Trims `s` without a new allocation (and without touching it when there is nothing to trim).
+fn trim_in_place(s: &mut String) {
+    let end = s.trim_end().len();
+    s.truncate(end);
+    let start = s.len() - s.trim_start().len();
+    if start > 0 {
+        s.drain(..start);
+    }
+}
+
+/// Interns a name: one of the listed literals is returned borrowed, anything else is copied.
+macro_rules! intern {
+    ($value:expr, [$($name:literal),* $(,)?]) => {
+        match $value {
+            $($name => Cow::Borrowed($name),)*
+            other => Cow::Owned(other.to_owned()),
+        }
+    };
+}
+
+/// The element names of the standard vocabulary, shared instead of allocated per element.
+fn intern_local(local: &str) -> Name {
+    intern!(
+        local,
+        [
+            "epc",
+            "eventTime",
+            "eventTimeZoneOffset",
+            "recordTime",
+            "eventID",
+            "epcList",
+            "childEPCs",
+            "inputEPCList",
+            "outputEPCList",
+            "action",
+            "bizStep",
+            "disposition",
+            "readPoint",
+            "bizLocation",
+            "id",
+            "extension",
+            "baseExtension",
+            "ilmd",
+            "parentID",
+            "bizTransactionList",
+            "bizTransaction",
+            "sourceList",
+            "source",
+            "destinationList",
+            "destination",
+            "quantityList",
+            "childQuantityList",
+            "inputQuantityList",
+            "outputQuantityList",
+            "quantityElement",
+            "epcClass",
+            "quantity",
+            "uom",
+            "ObjectEvent",
+            "AggregationEvent",
+            "TransactionEvent",
+            "TransformationEvent",
+            "AssociationEvent",
+            "transformationID",
+            "lotNumber",
+            "itemExpirationDate",
+            "sensorElementList",
+            "sensorElement",
+            "sensorMetadata",
+            "sensorReport",
+            "persistentDisposition",
+            "set",
+            "unset",
+            "certificationInfo",
+            "errorDeclaration",
+            "declarationTime",
+            "reason",
+            "correctiveEventIDs",
+            "correctiveEventID",
+        ]
+    )
+}
+
+/// Namespaces met in DSCSA documents, shared instead of allocated per element.
+fn intern_namespace(ns: &str) -> Name {
+    intern!(
+        ns,
+        [
+            "urn:epcglobal:epcis:xsd:1",
+            "urn:epcglobal:epcis:xsd:2",
+            "urn:epcglobal:cbv:mda",
+            "http://epcis.gs1us.org/hc/ns",
+            "http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader",
+        ]
+    )
 }

@@ -22,11 +22,18 @@ const NS_EPCIS_1: &str = "urn:epcglobal:epcis:xsd:1";
 const NS_EPCIS_2: &str = "urn:epcglobal:epcis:xsd:2";
 
 /// A `BufRead` that counts lines and bytes as the parser consumes them.
+///
+/// It also notes where the markup (`<`) or reference (`&`) that an event starts with begins:
+/// quick-xml consumes that first byte on its own, and the first such one-byte consume after
+/// [`Counting::arm`] is the start of the event, even when whitespace before it was skipped in
+/// the same read.
 pub(crate) struct Counting<R> {
     inner: R,
     offset: u64,
     line: u64,
     line_start: u64,
+    armed: bool,
+    mark: Option<(u64, u64)>,
 }
 
 impl<R: BufRead> Counting<R> {
@@ -36,7 +43,24 @@ impl<R: BufRead> Counting<R> {
             offset: 0,
             line: 1,
             line_start: 0,
+            armed: false,
+            mark: None,
         }
+    }
+
+    /// Forgets the last mark: the next `<` or `&` consumed on its own is noted. Not at the very
+    /// start of the input, where the first event is located at line 1, column 1 (a byte order
+    /// mark included). Returns whether it armed.
+    fn arm(&mut self) -> bool {
+        self.armed = self.offset > 0;
+        self.mark = None;
+        self.armed
+    }
+
+    /// Where the event read since [`Counting::arm`] starts, when it starts with `<` or `&`.
+    fn mark(&self) -> Option<Position> {
+        self.mark
+            .map(|(line, column)| Position::Xml { line, column })
     }
 
     fn position(&self) -> Position {
@@ -70,6 +94,10 @@ impl<R: BufRead> BufRead for Counting<R> {
     fn consume(&mut self, amt: usize) {
         if let Ok(buf) = self.inner.fill_buf() {
             let consumed = buf.get(..amt).unwrap_or(buf);
+            if self.armed && matches!(consumed, [b'<' | b'&']) {
+                self.mark = Some((self.line, self.offset - self.line_start + 1));
+                self.armed = false;
+            }
             for nl in memchr::memchr_iter(b'\n', consumed) {
                 self.line += 1;
                 self.line_start = self.offset + nl as u64 + 1;
@@ -193,6 +221,13 @@ impl<R: BufRead> XmlReader<R> {
     pub(crate) fn step(&mut self, mut text: Option<&mut String>) -> Result<Step, DecodeError> {
         loop {
             let before = self.reader.get_ref().position();
+            let armed = self.reader.get_mut().arm();
+            // Leading whitespace can be skipped by quick-xml while nothing has accumulated
+            // (values are trimmed): most of a document's text is indentation, and this spares an
+            // event per indentation run. Once text has started, whitespace is content. The mark
+            // keeps event positions where they were without the skip.
+            self.reader.config_mut().trim_text_start =
+                armed && text.as_deref().is_none_or(String::is_empty);
             let mut buf = std::mem::take(&mut self.buf);
             buf.clear();
             let result = self.read_one(&mut buf, before, text.as_deref_mut());
@@ -210,20 +245,23 @@ impl<R: BufRead> XmlReader<R> {
         before: Position,
         text: Option<&mut String>,
     ) -> Result<Option<Step>, DecodeError> {
-        let (resolved, event) = self
-            .reader
-            .read_resolved_event_into(buf)
-            .map_err(|e| xml_err(before.clone(), e))?;
-        let ns: Name = match resolved {
-            ResolveResult::Bound(ns) => intern_namespace(ns.as_ref()),
-            ResolveResult::Unbound => Cow::Borrowed(""),
-            ResolveResult::Unknown(prefix) => {
-                return Err(xml_err(
-                    before,
-                    format!("namespace prefix '{prefix}' is not declared"),
-                ));
+        let (resolved, event) = match self.reader.read_resolved_event_into(buf) {
+            Ok(read) => read,
+            Err(e) => {
+                let at = self.reader.get_ref().mark().unwrap_or(before);
+                return Err(xml_err(at, e));
             }
         };
+        let ns: Result<Name, String> = match resolved {
+            ResolveResult::Bound(ns) => Ok(intern_namespace(ns.as_ref())),
+            ResolveResult::Unbound => Ok(Cow::Borrowed("")),
+            ResolveResult::Unknown(prefix) => {
+                Err(format!("namespace prefix '{prefix}' is not declared"))
+            }
+        };
+        // Where the event starts: skipped whitespace is not part of it.
+        let before = self.reader.get_ref().mark().unwrap_or(before);
+        let ns = ns.map_err(|detail| xml_err(before.clone(), detail))?;
         let (start, empty) = match event {
             XmlEvent::Start(start) => (start, false),
             XmlEvent::Empty(start) => (start, true),

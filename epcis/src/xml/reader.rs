@@ -154,6 +154,18 @@ impl XNode {
     }
 }
 
+/// What one step read, the element itself having been written into the caller's node (so that
+/// it is built in place instead of being moved through each layer).
+#[derive(Clone, Copy)]
+enum Kind {
+    /// A start tag (`true`: an empty-element tag).
+    Open(bool),
+    /// An end tag.
+    Close,
+    /// End of input.
+    Eof,
+}
+
 /// What the walker sees at one step.
 pub(crate) enum Step {
     /// A start tag; the element's content has not been read yet (unless `empty`).
@@ -218,7 +230,21 @@ impl<R: BufRead> XmlReader<R> {
 
     /// Reads the next structural step, skipping comments, PIs and the XML declaration.
     /// Text before the step is appended to `text` when given (and dropped otherwise).
-    pub(crate) fn step(&mut self, mut text: Option<&mut String>) -> Result<Step, DecodeError> {
+    pub(crate) fn step(&mut self, text: Option<&mut String>) -> Result<Step, DecodeError> {
+        let mut node = XNode::default();
+        Ok(match self.step_into(text, &mut node)? {
+            Kind::Open(empty) => Step::Open(node, empty),
+            Kind::Close => Step::Close,
+            Kind::Eof => Step::Eof,
+        })
+    }
+
+    /// [`XmlReader::step`], writing an opened element into `node` (a fresh, default node).
+    fn step_into(
+        &mut self,
+        mut text: Option<&mut String>,
+        node: &mut XNode,
+    ) -> Result<Kind, DecodeError> {
         loop {
             let before = self.reader.get_ref().position();
             let armed = self.reader.get_mut().arm();
@@ -230,10 +256,10 @@ impl<R: BufRead> XmlReader<R> {
                 armed && text.as_deref().is_none_or(String::is_empty);
             let mut buf = std::mem::take(&mut self.buf);
             buf.clear();
-            let result = self.read_one(&mut buf, before, text.as_deref_mut());
+            let result = self.read_one(&mut buf, before, text.as_deref_mut(), node);
             self.buf = buf;
-            if let Some(step) = result? {
-                return Ok(step);
+            if let Some(kind) = result? {
+                return Ok(kind);
             }
         }
     }
@@ -244,7 +270,8 @@ impl<R: BufRead> XmlReader<R> {
         buf: &mut Vec<u8>,
         before: Position,
         text: Option<&mut String>,
-    ) -> Result<Option<Step>, DecodeError> {
+        node: &mut XNode,
+    ) -> Result<Option<Kind>, DecodeError> {
         let (resolved, event) = match self.reader.read_resolved_event_into(buf) {
             Ok(read) => read,
             Err(e) => {
@@ -267,7 +294,7 @@ impl<R: BufRead> XmlReader<R> {
             XmlEvent::Empty(start) => (start, true),
             XmlEvent::End(_) => {
                 self.depth = self.depth.saturating_sub(1);
-                return Ok(Some(Step::Close));
+                return Ok(Some(Kind::Close));
             }
             XmlEvent::Text(t) => {
                 // Indentation between elements is most of the text in a document: while nothing
@@ -332,7 +359,7 @@ impl<R: BufRead> XmlReader<R> {
                 return Ok(None);
             }
             XmlEvent::Comment(_) | XmlEvent::PI(_) => return Ok(None),
-            XmlEvent::Eof => return Ok(Some(Step::Eof)),
+            XmlEvent::Eof => return Ok(Some(Kind::Eof)),
         };
         // Some producers qualify event content with the EPCIS namespace; below the root it
         // means the same as no namespace.
@@ -341,7 +368,7 @@ impl<R: BufRead> XmlReader<R> {
         } else {
             ns
         };
-        let node = self.open_node(&start, ns, before)?;
+        self.open_node(&start, ns, before, node)?;
         if !empty {
             self.depth += 1;
             if self.depth > self.limits.max_depth {
@@ -355,7 +382,7 @@ impl<R: BufRead> XmlReader<R> {
             }
         }
         self.check_size()?;
-        Ok(Some(Step::Open(node, empty)))
+        Ok(Some(Kind::Open(empty)))
     }
 
     fn push_text(&self, out: &mut String, s: &str) -> Result<(), DecodeError> {
@@ -377,12 +404,16 @@ impl<R: BufRead> XmlReader<R> {
         start: &quick_xml::events::BytesStart<'_>,
         ns: Name,
         pos: Position,
-    ) -> Result<XNode, DecodeError> {
+        node: &mut XNode,
+    ) -> Result<(), DecodeError> {
         let name = start.name();
         let (local, prefix) = name.decompose();
-        let local = intern_local(local.as_ref());
-        let prefix = prefix.map(|p| p.as_ref().to_owned());
-        let mut attrs = Vec::new();
+        node.ns = ns;
+        node.local = intern_local(local.as_ref());
+        node.prefix = prefix.map(|p| p.as_ref().to_owned());
+        if let Position::Xml { line, column } = pos {
+            node.pos = (line, column);
+        }
         for attr in start.attributes() {
             let attr = attr.map_err(|e| xml_err(pos.clone(), e))?;
             if attr.key.as_namespace_binding().is_some() {
@@ -412,25 +443,13 @@ impl<R: BufRead> XmlReader<R> {
                     },
                 ));
             }
-            attrs.push(XAttr {
+            node.attrs.push(XAttr {
                 ns: attr_ns,
                 local: attr_local.as_ref().to_owned(),
                 value: value.trim().to_owned(),
             });
         }
-        let (line, column) = match pos {
-            Position::Xml { line, column } => (line, column),
-            _ => (0, 0),
-        };
-        Ok(XNode {
-            ns,
-            prefix,
-            local,
-            attrs,
-            text: String::new(),
-            children: Vec::new(),
-            pos: (line, column),
-        })
+        Ok(())
     }
 
     /// Reads the content of an element that was just opened, into `node`, up to its end tag.
@@ -444,8 +463,9 @@ impl<R: BufRead> XmlReader<R> {
     fn fill(&mut self, node: &mut XNode, count: &mut usize) -> Result<(), DecodeError> {
         let mut text = std::mem::take(&mut node.text);
         loop {
-            match self.step(Some(&mut text))? {
-                Step::Open(mut child, empty) => {
+            let mut child = XNode::default();
+            match self.step_into(Some(&mut text), &mut child)? {
+                Kind::Open(empty) => {
                     *count += 1;
                     if *count > self.limits.max_nodes_per_item {
                         return Err(DecodeError::new(
@@ -462,8 +482,8 @@ impl<R: BufRead> XmlReader<R> {
                     trim_in_place(&mut child.text);
                     node.children.push(child);
                 }
-                Step::Close => break,
-                Step::Eof => {
+                Kind::Close => break,
+                Kind::Eof => {
                     return Err(xml_err(
                         self.position(),
                         format!("unexpected end of input inside <{}>", node.local),

@@ -66,10 +66,14 @@ fn missing(field: &'static str, within: &XNode) -> DecodeError {
 
 /// The EPC values of an `epcList`-like element (children named `epc`, or 1.2's
 /// `inputEPC`/`outputEPC` spellings), each checked.
-fn epc_list(list: XNode, field: &'static str, out: &mut Vec<String>) -> DecodeResult<()> {
+fn epc_list(
+    list: XNode,
+    field: &'static str,
+    out: &mut Vec<String>,
+    cache: &mut validate::EpcCache,
+) -> DecodeResult<()> {
     let children = flatten(list.children);
     out.reserve(children.len());
-    let mut cache = validate::EpcCache::default();
     for child in children {
         if !child.ns.is_empty() {
             continue;
@@ -77,7 +81,7 @@ fn epc_list(list: XNode, field: &'static str, out: &mut Vec<String>) -> DecodeRe
         let local = &child.local;
         validate::epc_in_list(
             &child.text,
-            &mut cache,
+            cache,
             || format!("{field}/{local}"),
             child.position(),
         )?;
@@ -234,8 +238,13 @@ fn error_declaration(node: XNode) -> DecodeResult<ErrorDeclaration> {
     Ok(decl)
 }
 
-/// Maps one event subtree (element name = event type) to an [`Event`].
-pub(crate) fn event(node: XNode, limits: &Limits) -> DecodeResult<Event> {
+/// Maps one event subtree (element name = event type) to an [`Event`]. `cache` carries the EPC
+/// prefix last checked from event to event (in DSCSA documents it rarely changes).
+pub(crate) fn event(
+    node: XNode,
+    limits: &Limits,
+    cache: &mut validate::EpcCache,
+) -> DecodeResult<Event> {
     let Some(kind) = EventKind::from_name(&node.local).filter(|_| node.ns.is_empty()) else {
         return Err(DecodeError::new(
             node.position(),
@@ -284,10 +293,10 @@ pub(crate) fn event(node: XNode, limits: &Limits) -> DecodeResult<Event> {
                 validate::epc(&child.text, "parentID", cpos)?;
                 ev.parent_id = Some(child.text);
             }
-            "epcList" => epc_list(child, "epcList", &mut ev.epc_list)?,
-            "childEPCs" => epc_list(child, "childEPCs", &mut ev.child_epcs)?,
-            "inputEPCList" => epc_list(child, "inputEPCList", &mut ev.input_epc_list)?,
-            "outputEPCList" => epc_list(child, "outputEPCList", &mut ev.output_epc_list)?,
+            "epcList" => epc_list(child, "epcList", &mut ev.epc_list, cache)?,
+            "childEPCs" => epc_list(child, "childEPCs", &mut ev.child_epcs, cache)?,
+            "inputEPCList" => epc_list(child, "inputEPCList", &mut ev.input_epc_list, cache)?,
+            "outputEPCList" => epc_list(child, "outputEPCList", &mut ev.output_epc_list, cache)?,
             "quantityList" => quantity_list(child, "quantityList", &mut ev.quantity_list)?,
             "childQuantityList" => {
                 quantity_list(child, "childQuantityList", &mut ev.child_quantity_list)?;

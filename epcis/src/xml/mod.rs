@@ -48,6 +48,8 @@ pub struct XmlEvents<R: BufRead> {
     done: bool,
     /// The first event, read while looking for the end of the head.
     pending: Option<XNode>,
+    /// The EPC prefix last fully checked, shared by the events of the document.
+    epc_cache: crate::validate::EpcCache,
 }
 
 impl<R: BufRead> XmlEvents<R> {
@@ -87,6 +89,7 @@ impl<R: BufRead> XmlEvents<R> {
                 events: 0,
                 done: false,
                 pending: Some(root),
+                epc_cache: crate::validate::EpcCache::default(),
             });
         }
         let (kind, version) = match (&*root.ns, &*root.local) {
@@ -125,6 +128,7 @@ impl<R: BufRead> XmlEvents<R> {
             events: 0,
             done: empty,
             pending: None,
+            epc_cache: crate::validate::EpcCache::default(),
         };
         if !this.done {
             this.pending = this.advance_to_event()?;
@@ -289,7 +293,7 @@ impl<R: BufRead> XmlEvents<R> {
                 },
             ));
         }
-        decode::event(node, &self.limits).map(Some)
+        decode::event(node, &self.limits, &mut self.epc_cache).map(Some)
     }
 }
 

@@ -72,9 +72,10 @@ fn epc_list(
     out: &mut Vec<String>,
     cache: &mut validate::EpcCache,
 ) -> DecodeResult<()> {
-    let children = flatten(list.children);
+    let mut children = flatten(list.children);
     out.reserve(children.len());
-    for child in children {
+    // By reference: only the text is taken, the (large) nodes are not moved.
+    for child in &mut children {
         if !child.ns.is_empty() {
             continue;
         }
@@ -85,7 +86,7 @@ fn epc_list(
             || format!("{field}/{local}"),
             child.position(),
         )?;
-        out.push(child.text);
+        out.push(std::mem::take(&mut child.text));
     }
     Ok(())
 }

@@ -87,10 +87,12 @@ impl<R: BufRead> std::io::Read for Counting<R> {
 }
 
 impl<R: BufRead> BufRead for Counting<R> {
+    #[inline]
     fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
         self.inner.fill_buf()
     }
 
+    #[inline]
     fn consume(&mut self, amt: usize) {
         if let Ok(buf) = self.inner.fill_buf() {
             let consumed = buf.get(..amt).unwrap_or(buf);

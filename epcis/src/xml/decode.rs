@@ -34,6 +34,37 @@ pub(crate) fn flatten(children: Vec<XNode>) -> Vec<XNode> {
     out
 }
 
+/// The children of a node in document order with 1.2 wrappers opened, like [`flatten`] but
+/// without collecting them into a new vector (an event's fields are moved once, not twice).
+struct Flat {
+    stack: Vec<std::vec::IntoIter<XNode>>,
+}
+
+impl Flat {
+    fn new(children: Vec<XNode>) -> Self {
+        let mut stack = Vec::with_capacity(2);
+        stack.push(children.into_iter());
+        Self { stack }
+    }
+}
+
+impl Iterator for Flat {
+    type Item = XNode;
+
+    fn next(&mut self) -> Option<XNode> {
+        loop {
+            let top = self.stack.last_mut()?;
+            match top.next() {
+                Some(node) if node.is_wrapper() => self.stack.push(node.children.into_iter()),
+                Some(node) => return Some(node),
+                None => {
+                    self.stack.pop();
+                }
+            }
+        }
+    }
+}
+
 /// A user extension element from a subtree.
 pub(crate) fn element(node: XNode) -> Element {
     Element {
@@ -264,11 +295,10 @@ pub(crate) fn event(
         pos: node.pos,
         ..XNode::default()
     };
-    let children = flatten(node.children);
-    let has_identifier_list = children
-        .iter()
-        .any(|c| c.ns.is_empty() && (c.local == "epcList" || c.local == "quantityList"));
-    for child in children {
+    let mut has_identifier_list = false;
+    for child in Flat::new(node.children) {
+        has_identifier_list |=
+            child.ns.is_empty() && (child.local == "epcList" || child.local == "quantityList");
         if !child.ns.is_empty() {
             ev.extensions.push(element(child));
             continue;

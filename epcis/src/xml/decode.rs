@@ -34,12 +34,43 @@ pub(crate) fn flatten(children: Vec<XNode>) -> Vec<XNode> {
     out
 }
 
+/// The children of a node in document order with 1.2 wrappers opened, like [`flatten`] but
+/// without collecting them into a new vector (an event's fields are moved once, not twice).
+struct Flat {
+    stack: Vec<std::vec::IntoIter<XNode>>,
+}
+
+impl Flat {
+    fn new(children: Vec<XNode>) -> Self {
+        let mut stack = Vec::with_capacity(2);
+        stack.push(children.into_iter());
+        Self { stack }
+    }
+}
+
+impl Iterator for Flat {
+    type Item = XNode;
+
+    fn next(&mut self) -> Option<XNode> {
+        loop {
+            let top = self.stack.last_mut()?;
+            match top.next() {
+                Some(node) if node.is_wrapper() => self.stack.push(node.children.into_iter()),
+                Some(node) => return Some(node),
+                None => {
+                    self.stack.pop();
+                }
+            }
+        }
+    }
+}
+
 /// A user extension element from a subtree.
 pub(crate) fn element(node: XNode) -> Element {
     Element {
-        namespace: node.ns,
+        namespace: node.ns.into_owned(),
         prefix: node.prefix,
-        name: node.local,
+        name: node.local.into_owned(),
         attributes: node
             .attrs
             .into_iter()
@@ -66,22 +97,27 @@ fn missing(field: &'static str, within: &XNode) -> DecodeError {
 
 /// The EPC values of an `epcList`-like element (children named `epc`, or 1.2's
 /// `inputEPC`/`outputEPC` spellings), each checked.
-fn epc_list(list: XNode, field: &'static str, out: &mut Vec<String>) -> DecodeResult<()> {
-    let children = flatten(list.children);
+fn epc_list(
+    list: XNode,
+    field: &'static str,
+    out: &mut Vec<String>,
+    cache: &mut validate::EpcCache,
+) -> DecodeResult<()> {
+    let mut children = flatten(list.children);
     out.reserve(children.len());
-    let mut cache = validate::EpcCache::default();
-    for child in children {
+    // By reference: only the text is taken, the (large) nodes are not moved.
+    for child in &mut children {
         if !child.ns.is_empty() {
             continue;
         }
         let local = &child.local;
         validate::epc_in_list(
             &child.text,
-            &mut cache,
+            cache,
             || format!("{field}/{local}"),
             child.position(),
         )?;
-        out.push(child.text);
+        out.push(std::mem::take(&mut child.text));
     }
     Ok(())
 }
@@ -94,7 +130,7 @@ fn quantity_list(list: XNode, field: &str, out: &mut Vec<QuantityElement>) -> De
         let pos = q.position();
         let mut element = QuantityElement::default();
         for part in flatten(q.children) {
-            match part.local.as_str() {
+            match &*part.local {
                 "epcClass" => element.epc_class = part.text,
                 // GS1's own examples carry an empty <quantity/>: no amount.
                 "quantity" if part.text.is_empty() => {}
@@ -188,7 +224,7 @@ fn expand_curie_value(value: &str) -> String {
 fn sensor_element(node: XNode) -> SensorElement {
     let mut sensor = SensorElement::default();
     for child in flatten(node.children) {
-        match (child.ns.is_empty(), child.local.as_str()) {
+        match (child.ns.is_empty(), &*child.local) {
             (true, "sensorMetadata") => sensor.metadata = Some(sensor_fields(&child)),
             (true, "sensorReport") => sensor.reports.push(sensor_fields(&child)),
             _ => sensor.extensions.push(element(child)),
@@ -201,7 +237,7 @@ fn error_declaration(node: XNode) -> DecodeResult<ErrorDeclaration> {
     let pos = node.position();
     let mut decl = ErrorDeclaration::default();
     for child in flatten(node.children) {
-        match (child.ns.is_empty(), child.local.as_str()) {
+        match (child.ns.is_empty(), &*child.local) {
             (true, "declarationTime") => {
                 validate::timestamp_lenient(
                     &child.text,
@@ -234,8 +270,13 @@ fn error_declaration(node: XNode) -> DecodeResult<ErrorDeclaration> {
     Ok(decl)
 }
 
-/// Maps one event subtree (element name = event type) to an [`Event`].
-pub(crate) fn event(node: XNode, limits: &Limits) -> DecodeResult<Event> {
+/// Maps one event subtree (element name = event type) to an [`Event`]. `cache` carries the EPC
+/// prefix last checked from event to event (in DSCSA documents it rarely changes).
+pub(crate) fn event(
+    node: XNode,
+    limits: &Limits,
+    cache: &mut validate::EpcCache,
+) -> DecodeResult<Event> {
     let Some(kind) = EventKind::from_name(&node.local).filter(|_| node.ns.is_empty()) else {
         return Err(DecodeError::new(
             node.position(),
@@ -254,17 +295,16 @@ pub(crate) fn event(node: XNode, limits: &Limits) -> DecodeResult<Event> {
         pos: node.pos,
         ..XNode::default()
     };
-    let children = flatten(node.children);
-    let has_identifier_list = children
-        .iter()
-        .any(|c| c.ns.is_empty() && (c.local == "epcList" || c.local == "quantityList"));
-    for child in children {
+    let mut has_identifier_list = false;
+    for child in Flat::new(node.children) {
+        has_identifier_list |=
+            child.ns.is_empty() && (child.local == "epcList" || child.local == "quantityList");
         if !child.ns.is_empty() {
             ev.extensions.push(element(child));
             continue;
         }
         let cpos = child.position();
-        match child.local.as_str() {
+        match &*child.local {
             "eventTime" => {
                 validate::timestamp(&child.text, "eventTime", cpos)?;
                 ev.event_time = child.text;
@@ -284,10 +324,10 @@ pub(crate) fn event(node: XNode, limits: &Limits) -> DecodeResult<Event> {
                 validate::epc(&child.text, "parentID", cpos)?;
                 ev.parent_id = Some(child.text);
             }
-            "epcList" => epc_list(child, "epcList", &mut ev.epc_list)?,
-            "childEPCs" => epc_list(child, "childEPCs", &mut ev.child_epcs)?,
-            "inputEPCList" => epc_list(child, "inputEPCList", &mut ev.input_epc_list)?,
-            "outputEPCList" => epc_list(child, "outputEPCList", &mut ev.output_epc_list)?,
+            "epcList" => epc_list(child, "epcList", &mut ev.epc_list, cache)?,
+            "childEPCs" => epc_list(child, "childEPCs", &mut ev.child_epcs, cache)?,
+            "inputEPCList" => epc_list(child, "inputEPCList", &mut ev.input_epc_list, cache)?,
+            "outputEPCList" => epc_list(child, "outputEPCList", &mut ev.output_epc_list, cache)?,
             "quantityList" => quantity_list(child, "quantityList", &mut ev.quantity_list)?,
             "childQuantityList" => {
                 quantity_list(child, "childQuantityList", &mut ev.child_quantity_list)?;
@@ -323,7 +363,7 @@ pub(crate) fn event(node: XNode, limits: &Limits) -> DecodeResult<Event> {
                 let mut pd = PersistentDisposition::default();
                 for part in flatten(child.children) {
                     let value = cbv::canonical(VocabField::Disposition, &part.text);
-                    match part.local.as_str() {
+                    match &*part.local {
                         "set" => pd.set.push(value),
                         "unset" => pd.unset.push(value),
                         _ => {}
@@ -419,14 +459,14 @@ fn sbdh(node: XNode) -> Sbdh {
             out.extra.push(element(child));
             continue;
         }
-        match child.local.as_str() {
+        match &*child.local {
             "HeaderVersion" => out.header_version = Some(child.text),
             "Sender" => out.senders.push(sbdh_party(child)),
             "Receiver" => out.receivers.push(sbdh_party(child)),
             "DocumentIdentification" => {
                 for part in child.children {
                     let text = Some(part.text);
-                    match part.local.as_str() {
+                    match &*part.local {
                         "Standard" => out.standard = text,
                         "TypeVersion" => out.type_version = text,
                         "InstanceIdentifier" => out.instance_identifier = text,
@@ -455,7 +495,7 @@ fn vocabulary(node: XNode) -> Vocabulary {
                 ..VocabularyElement::default()
             };
             for part in flatten(ve.children) {
-                match part.local.as_str() {
+                match &*part.local {
                     "attribute" => out.attributes.push(MasterDataAttribute {
                         id: part.attr("id").unwrap_or_default().to_owned(),
                         value: part.text.clone(),
@@ -492,13 +532,13 @@ pub(crate) fn master_data(node: XNode, out: &mut Vec<Vocabulary>) {
 pub(crate) fn header(node: XNode) -> Header {
     let mut header = Header::default();
     for child in flatten(node.children) {
-        match (child.ns.as_str(), child.local.as_str()) {
+        match (&*child.ns, &*child.local) {
             (SBDH_NS, "StandardBusinessDocumentHeader") => header.sbdh = Some(sbdh(child)),
             ("", "EPCISMasterData") => master_data(child, &mut header.master_data),
             (GS1USHC_NS, "dscsaTransactionStatement") => {
                 let mut ts = TransactionStatement::default();
                 for part in child.children {
-                    match (part.ns.as_str(), part.local.as_str()) {
+                    match (&*part.ns, &*part.local) {
                         (GS1USHC_NS, "affirmTransactionStatement") => ts.affirm = Some(part.text),
                         (GS1USHC_NS, "legalNotice") => ts.legal_notice = Some(part.text),
                         _ => ts.extra.push(element(part)),

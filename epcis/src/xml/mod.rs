@@ -48,6 +48,8 @@ pub struct XmlEvents<R: BufRead> {
     done: bool,
     /// The first event, read while looking for the end of the head.
     pending: Option<XNode>,
+    /// The EPC prefix last fully checked, shared by the events of the document.
+    epc_cache: crate::validate::EpcCache,
 }
 
 impl<R: BufRead> XmlEvents<R> {
@@ -74,7 +76,7 @@ impl<R: BufRead> XmlEvents<R> {
             } else {
                 EpcisVersion::V2_0
             };
-            root.ns.clear();
+            root.ns = std::borrow::Cow::Borrowed("");
             if !empty {
                 reader.read_subtree(&mut root)?;
             }
@@ -87,9 +89,10 @@ impl<R: BufRead> XmlEvents<R> {
                 events: 0,
                 done: false,
                 pending: Some(root),
+                epc_cache: crate::validate::EpcCache::default(),
             });
         }
-        let (kind, version) = match (root.ns.as_str(), root.local.as_str()) {
+        let (kind, version) = match (&*root.ns, &*root.local) {
             (NS_EPCIS_1, "EPCISDocument") => (DocumentKind::Capture, EpcisVersion::V1_2),
             (NS_EPCIS_2, "EPCISDocument") => (DocumentKind::Capture, EpcisVersion::V2_0),
             (NS_QUERY_1, "EPCISQueryDocument") => (DocumentKind::Query, EpcisVersion::V1_2),
@@ -125,6 +128,7 @@ impl<R: BufRead> XmlEvents<R> {
             events: 0,
             done: empty,
             pending: None,
+            epc_cache: crate::validate::EpcCache::default(),
         };
         if !this.done {
             this.pending = this.advance_to_event()?;
@@ -170,7 +174,7 @@ impl<R: BufRead> XmlEvents<R> {
                 }
             };
             let local = node.local.clone();
-            let local = local.as_str();
+            let local: &str = &local;
             let unqualified = node.ns.is_empty();
             let next = match frame {
                 Frame::Events if unqualified && local == "extension" => Frame::Events,
@@ -192,9 +196,11 @@ impl<R: BufRead> XmlEvents<R> {
                     if !empty {
                         self.reader.read_subtree(&mut node)?;
                     }
-                    self.head
-                        .hash_ignore
-                        .extend(node.children.into_iter().map(|c| (c.ns, c.local)));
+                    self.head.hash_ignore.extend(
+                        node.children
+                            .into_iter()
+                            .map(|c| (c.ns.into_owned(), c.local.into_owned())),
+                    );
                     continue;
                 }
                 Frame::Body if unqualified && local == "EventList" => Frame::Events,
@@ -287,7 +293,7 @@ impl<R: BufRead> XmlEvents<R> {
                 },
             ));
         }
-        decode::event(node, &self.limits).map(Some)
+        decode::event(node, &self.limits, &mut self.epc_cache).map(Some)
     }
 }
 

@@ -9,6 +9,7 @@
 //! entities); only the five predefined entities and character references are expanded; only UTF-8
 //! is read; depth, value size, node count and total bytes are limited.
 
+use std::borrow::Cow;
 use std::io::BufRead;
 
 use quick_xml::events::Event as XmlEvent;
@@ -21,11 +22,18 @@ const NS_EPCIS_1: &str = "urn:epcglobal:epcis:xsd:1";
 const NS_EPCIS_2: &str = "urn:epcglobal:epcis:xsd:2";
 
 /// A `BufRead` that counts lines and bytes as the parser consumes them.
+///
+/// It also notes where the markup (`<`) or reference (`&`) that an event starts with begins:
+/// quick-xml consumes that first byte on its own, and the first such one-byte consume after
+/// [`Counting::arm`] is the start of the event, even when whitespace before it was skipped in
+/// the same read.
 pub(crate) struct Counting<R> {
     inner: R,
     offset: u64,
     line: u64,
     line_start: u64,
+    armed: bool,
+    mark: Option<(u64, u64)>,
 }
 
 impl<R: BufRead> Counting<R> {
@@ -35,7 +43,24 @@ impl<R: BufRead> Counting<R> {
             offset: 0,
             line: 1,
             line_start: 0,
+            armed: false,
+            mark: None,
         }
+    }
+
+    /// Forgets the last mark: the next `<` or `&` consumed on its own is noted. Not at the very
+    /// start of the input, where the first event is located at line 1, column 1 (a byte order
+    /// mark included). Returns whether it armed.
+    fn arm(&mut self) -> bool {
+        self.armed = self.offset > 0;
+        self.mark = None;
+        self.armed
+    }
+
+    /// Where the event read since [`Counting::arm`] starts, when it starts with `<` or `&`.
+    fn mark(&self) -> Option<Position> {
+        self.mark
+            .map(|(line, column)| Position::Xml { line, column })
     }
 
     fn position(&self) -> Position {
@@ -62,13 +87,19 @@ impl<R: BufRead> std::io::Read for Counting<R> {
 }
 
 impl<R: BufRead> BufRead for Counting<R> {
+    #[inline]
     fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
         self.inner.fill_buf()
     }
 
+    #[inline]
     fn consume(&mut self, amt: usize) {
         if let Ok(buf) = self.inner.fill_buf() {
             let consumed = buf.get(..amt).unwrap_or(buf);
+            if self.armed && matches!(consumed, [b'<' | b'&']) {
+                self.mark = Some((self.line, self.offset - self.line_start + 1));
+                self.armed = false;
+            }
             for nl in memchr::memchr_iter(b'\n', consumed) {
                 self.line += 1;
                 self.line_start = self.offset + nl as u64 + 1;
@@ -87,12 +118,16 @@ pub(crate) struct XAttr {
     pub(crate) value: String,
 }
 
+/// An element or namespace name: borrowed from a static table for the standard vocabulary (no
+/// allocation per element), owned otherwise.
+pub(crate) type Name = Cow<'static, str>;
+
 /// An element subtree with namespaces resolved and text trimmed.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct XNode {
-    pub(crate) ns: String,
+    pub(crate) ns: Name,
     pub(crate) prefix: Option<String>,
-    pub(crate) local: String,
+    pub(crate) local: Name,
     pub(crate) attrs: Vec<XAttr>,
     /// Text directly inside this element (all text nodes concatenated), trimmed.
     pub(crate) text: String,
@@ -119,6 +154,18 @@ impl XNode {
     pub(crate) fn is_wrapper(&self) -> bool {
         self.ns.is_empty() && (self.local == "extension" || self.local == "baseExtension")
     }
+}
+
+/// What one step read, the element itself having been written into the caller's node (so that
+/// it is built in place instead of being moved through each layer).
+#[derive(Clone, Copy)]
+enum Kind {
+    /// A start tag (`true`: an empty-element tag).
+    Open(bool),
+    /// An end tag.
+    Close,
+    /// End of input.
+    Eof,
 }
 
 /// What the walker sees at one step.
@@ -185,15 +232,36 @@ impl<R: BufRead> XmlReader<R> {
 
     /// Reads the next structural step, skipping comments, PIs and the XML declaration.
     /// Text before the step is appended to `text` when given (and dropped otherwise).
-    pub(crate) fn step(&mut self, mut text: Option<&mut String>) -> Result<Step, DecodeError> {
+    pub(crate) fn step(&mut self, text: Option<&mut String>) -> Result<Step, DecodeError> {
+        let mut node = XNode::default();
+        Ok(match self.step_into(text, &mut node)? {
+            Kind::Open(empty) => Step::Open(node, empty),
+            Kind::Close => Step::Close,
+            Kind::Eof => Step::Eof,
+        })
+    }
+
+    /// [`XmlReader::step`], writing an opened element into `node` (a fresh, default node).
+    fn step_into(
+        &mut self,
+        mut text: Option<&mut String>,
+        node: &mut XNode,
+    ) -> Result<Kind, DecodeError> {
         loop {
             let before = self.reader.get_ref().position();
+            let armed = self.reader.get_mut().arm();
+            // Leading whitespace can be skipped by quick-xml while nothing has accumulated
+            // (values are trimmed): most of a document's text is indentation, and this spares an
+            // event per indentation run. Once text has started, whitespace is content. The mark
+            // keeps event positions where they were without the skip.
+            self.reader.config_mut().trim_text_start =
+                armed && text.as_deref().is_none_or(String::is_empty);
             let mut buf = std::mem::take(&mut self.buf);
             buf.clear();
-            let result = self.read_one(&mut buf, before, text.as_deref_mut());
+            let result = self.read_one(&mut buf, before, text.as_deref_mut(), node);
             self.buf = buf;
-            if let Some(step) = result? {
-                return Ok(step);
+            if let Some(kind) = result? {
+                return Ok(kind);
             }
         }
     }
@@ -204,27 +272,31 @@ impl<R: BufRead> XmlReader<R> {
         buf: &mut Vec<u8>,
         before: Position,
         text: Option<&mut String>,
-    ) -> Result<Option<Step>, DecodeError> {
-        let (resolved, event) = self
-            .reader
-            .read_resolved_event_into(buf)
-            .map_err(|e| xml_err(before.clone(), e))?;
-        let ns = match resolved {
-            ResolveResult::Bound(ns) => ns.as_ref().to_owned(),
-            ResolveResult::Unbound => String::new(),
-            ResolveResult::Unknown(prefix) => {
-                return Err(xml_err(
-                    before,
-                    format!("namespace prefix '{prefix}' is not declared"),
-                ));
+        node: &mut XNode,
+    ) -> Result<Option<Kind>, DecodeError> {
+        let (resolved, event) = match self.reader.read_resolved_event_into(buf) {
+            Ok(read) => read,
+            Err(e) => {
+                let at = self.reader.get_ref().mark().unwrap_or(before);
+                return Err(xml_err(at, e));
             }
         };
+        let ns: Result<Name, String> = match resolved {
+            ResolveResult::Bound(ns) => Ok(intern_namespace(ns.as_ref())),
+            ResolveResult::Unbound => Ok(Cow::Borrowed("")),
+            ResolveResult::Unknown(prefix) => {
+                Err(format!("namespace prefix '{prefix}' is not declared"))
+            }
+        };
+        // Where the event starts: skipped whitespace is not part of it.
+        let before = self.reader.get_ref().mark().unwrap_or(before);
+        let ns = ns.map_err(|detail| xml_err(before.clone(), detail))?;
         let (start, empty) = match event {
             XmlEvent::Start(start) => (start, false),
             XmlEvent::Empty(start) => (start, true),
             XmlEvent::End(_) => {
                 self.depth = self.depth.saturating_sub(1);
-                return Ok(Some(Step::Close));
+                return Ok(Some(Kind::Close));
             }
             XmlEvent::Text(t) => {
                 // Indentation between elements is most of the text in a document: while nothing
@@ -289,16 +361,16 @@ impl<R: BufRead> XmlReader<R> {
                 return Ok(None);
             }
             XmlEvent::Comment(_) | XmlEvent::PI(_) => return Ok(None),
-            XmlEvent::Eof => return Ok(Some(Step::Eof)),
+            XmlEvent::Eof => return Ok(Some(Kind::Eof)),
         };
         // Some producers qualify event content with the EPCIS namespace; below the root it
         // means the same as no namespace.
         let ns = if self.depth > 0 && (ns == NS_EPCIS_1 || ns == NS_EPCIS_2) {
-            String::new()
+            Cow::Borrowed("")
         } else {
             ns
         };
-        let node = self.open_node(&start, ns, before)?;
+        self.open_node(&start, ns, before, node)?;
         if !empty {
             self.depth += 1;
             if self.depth > self.limits.max_depth {
@@ -312,7 +384,7 @@ impl<R: BufRead> XmlReader<R> {
             }
         }
         self.check_size()?;
-        Ok(Some(Step::Open(node, empty)))
+        Ok(Some(Kind::Open(empty)))
     }
 
     fn push_text(&self, out: &mut String, s: &str) -> Result<(), DecodeError> {
@@ -332,14 +404,18 @@ impl<R: BufRead> XmlReader<R> {
     fn open_node(
         &self,
         start: &quick_xml::events::BytesStart<'_>,
-        ns: String,
+        ns: Name,
         pos: Position,
-    ) -> Result<XNode, DecodeError> {
+        node: &mut XNode,
+    ) -> Result<(), DecodeError> {
         let name = start.name();
         let (local, prefix) = name.decompose();
-        let local = local.as_ref().to_owned();
-        let prefix = prefix.map(|p| p.as_ref().to_owned());
-        let mut attrs = Vec::new();
+        node.ns = ns;
+        node.local = intern_local(local.as_ref());
+        node.prefix = prefix.map(|p| p.as_ref().to_owned());
+        if let Position::Xml { line, column } = pos {
+            node.pos = (line, column);
+        }
         for attr in start.attributes() {
             let attr = attr.map_err(|e| xml_err(pos.clone(), e))?;
             if attr.key.as_namespace_binding().is_some() {
@@ -369,40 +445,29 @@ impl<R: BufRead> XmlReader<R> {
                     },
                 ));
             }
-            attrs.push(XAttr {
+            node.attrs.push(XAttr {
                 ns: attr_ns,
                 local: attr_local.as_ref().to_owned(),
                 value: value.trim().to_owned(),
             });
         }
-        let (line, column) = match pos {
-            Position::Xml { line, column } => (line, column),
-            _ => (0, 0),
-        };
-        Ok(XNode {
-            ns,
-            prefix,
-            local,
-            attrs,
-            text: String::new(),
-            children: Vec::new(),
-            pos: (line, column),
-        })
+        Ok(())
     }
 
     /// Reads the content of an element that was just opened, into `node`, up to its end tag.
     pub(crate) fn read_subtree(&mut self, node: &mut XNode) -> Result<(), DecodeError> {
         let mut count = 0usize;
         self.fill(node, &mut count)?;
-        node.text = node.text.trim().to_owned();
+        trim_in_place(&mut node.text);
         Ok(())
     }
 
     fn fill(&mut self, node: &mut XNode, count: &mut usize) -> Result<(), DecodeError> {
         let mut text = std::mem::take(&mut node.text);
         loop {
-            match self.step(Some(&mut text))? {
-                Step::Open(mut child, empty) => {
+            let mut child = XNode::default();
+            match self.step_into(Some(&mut text), &mut child)? {
+                Kind::Open(empty) => {
                     *count += 1;
                     if *count > self.limits.max_nodes_per_item {
                         return Err(DecodeError::new(
@@ -416,11 +481,11 @@ impl<R: BufRead> XmlReader<R> {
                     if !empty {
                         self.fill(&mut child, count)?;
                     }
-                    child.text = child.text.trim().to_owned();
+                    trim_in_place(&mut child.text);
                     node.children.push(child);
                 }
-                Step::Close => break,
-                Step::Eof => {
+                Kind::Close => break,
+                Kind::Eof => {
                     return Err(xml_err(
                         self.position(),
                         format!("unexpected end of input inside <{}>", node.local),
@@ -480,4 +545,101 @@ fn resolve_reference(
         }
     }
     .to_owned())
+}
+
+/// Trims `s` without a new allocation (and without touching it when there is nothing to trim).
+fn trim_in_place(s: &mut String) {
+    let end = s.trim_end().len();
+    s.truncate(end);
+    let start = s.len() - s.trim_start().len();
+    if start > 0 {
+        s.drain(..start);
+    }
+}
+
+/// Interns a name: one of the listed literals is returned borrowed, anything else is copied.
+macro_rules! intern {
+    ($value:expr, [$($name:literal),* $(,)?]) => {
+        match $value {
+            $($name => Cow::Borrowed($name),)*
+            other => Cow::Owned(other.to_owned()),
+        }
+    };
+}
+
+/// The element names of the standard vocabulary, shared instead of allocated per element.
+fn intern_local(local: &str) -> Name {
+    intern!(
+        local,
+        [
+            "epc",
+            "eventTime",
+            "eventTimeZoneOffset",
+            "recordTime",
+            "eventID",
+            "epcList",
+            "childEPCs",
+            "inputEPCList",
+            "outputEPCList",
+            "action",
+            "bizStep",
+            "disposition",
+            "readPoint",
+            "bizLocation",
+            "id",
+            "extension",
+            "baseExtension",
+            "ilmd",
+            "parentID",
+            "bizTransactionList",
+            "bizTransaction",
+            "sourceList",
+            "source",
+            "destinationList",
+            "destination",
+            "quantityList",
+            "childQuantityList",
+            "inputQuantityList",
+            "outputQuantityList",
+            "quantityElement",
+            "epcClass",
+            "quantity",
+            "uom",
+            "ObjectEvent",
+            "AggregationEvent",
+            "TransactionEvent",
+            "TransformationEvent",
+            "AssociationEvent",
+            "transformationID",
+            "lotNumber",
+            "itemExpirationDate",
+            "sensorElementList",
+            "sensorElement",
+            "sensorMetadata",
+            "sensorReport",
+            "persistentDisposition",
+            "set",
+            "unset",
+            "certificationInfo",
+            "errorDeclaration",
+            "declarationTime",
+            "reason",
+            "correctiveEventIDs",
+            "correctiveEventID",
+        ]
+    )
+}
+
+/// Namespaces met in DSCSA documents, shared instead of allocated per element.
+fn intern_namespace(ns: &str) -> Name {
+    intern!(
+        ns,
+        [
+            "urn:epcglobal:epcis:xsd:1",
+            "urn:epcglobal:epcis:xsd:2",
+            "urn:epcglobal:cbv:mda",
+            "http://epcis.gs1us.org/hc/ns",
+            "http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader",
+        ]
+    )
 }

@@ -135,6 +135,16 @@ const DEMO: [DemoPrincipal; 9] = [
     },
 ];
 
+/// A demo trading partner's legal name and GLNs (party first), for the demo supply chain.
+pub fn party(id: &str) -> Option<(&'static str, &'static [&'static str])> {
+    DEMO.iter()
+        .find(|d| d.id == id)
+        .and_then(|d| match &d.kind {
+            DemoKind::Partner { glns, .. } => Some((d.name, *glns)),
+            DemoKind::Staff(_) => None,
+        })
+}
+
 impl DemoPrincipal {
     fn principal(&self) -> Result<Principal, partners::Error> {
         let kind = match &self.kind {

@@ -13,6 +13,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod fixtures;
 mod ops;
 pub mod services;
 pub mod storage;

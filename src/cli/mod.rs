@@ -5,6 +5,7 @@
 
 mod audit_cmd;
 mod epcis_cmd;
+mod fixtures_cmd;
 mod partners_cmd;
 mod pki_cmd;
 mod server_cmd;
@@ -50,6 +51,9 @@ enum Command {
     /// The tamper-evident audit trail: key, verification, export.
     #[command(subcommand)]
     Audit(audit_cmd::AuditCommand),
+    /// Generate demo and test data: a DSCSA supply chain as EPCIS documents.
+    #[command(subcommand)]
+    Fixtures(fixtures_cmd::FixturesCommand),
     /// Work with EPCIS documents offline: hash, validate, convert.
     #[command(subcommand)]
     Epcis(epcis_cmd::EpcisCommand),
@@ -124,6 +128,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Partners(cmd) => runtime()?.block_on(partners_cmd::run(cmd)),
         Command::Pki(cmd) => pki_cmd::run(cmd),
         Command::Audit(cmd) => runtime()?.block_on(audit_cmd::run(cmd)),
+        Command::Fixtures(cmd) => fixtures_cmd::run(cmd),
     }
 }
 

@@ -134,3 +134,44 @@ fn partner_lifecycle_through_the_command_line() {
     assert_eq!(bad_gln.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad_gln.stderr).contains("check digit"));
 }
+
+#[test]
+fn fixtures_generate_writes_valid_documents_and_refuses_bad_sizes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("chain");
+    let run = |units: &str| {
+        Command::new(env!("CARGO_BIN_EXE_dscsa"))
+            .args([
+                "fixtures", "generate", "--units", units, "--seed", "2", "--out",
+            ])
+            .arg(&out)
+            .output()
+            .unwrap()
+    };
+    let ok = run("120");
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    let files = manifest["documents"].as_array().unwrap();
+    assert!(files.len() >= 10);
+    for f in files {
+        let path = out.join(f["file"].as_str().unwrap());
+        let validated = Command::new(env!("CARGO_BIN_EXE_dscsa"))
+            .args(["epcis", "validate"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            validated.status.success(),
+            "{}",
+            String::from_utf8_lossy(&validated.stdout)
+        );
+    }
+    let bad = run("0");
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--units 0: use 1 to 10,000,000"));
+}

@@ -118,3 +118,31 @@ fn missing_file_exits_2_and_says_which() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot open /nonexistent/doc.xml"));
 }
+
+#[test]
+fn a_document_that_fails_half_way_leaves_no_output_file() {
+    let doc = std::fs::read_to_string(shared(&format!("{DSCSA}.xml"))).unwrap();
+    let cut = doc.find("<AggregationEvent>").unwrap();
+    let dir = std::env::temp_dir().join(format!("dscsa-cli-trunc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let truncated = dir.join("truncated.xml");
+    std::fs::write(&truncated, &doc[..cut + 200]).unwrap();
+    let out_path = dir.join("out.jsonld");
+    let out = dscsa(&[
+        "epcis",
+        "convert",
+        truncated.to_str().unwrap(),
+        "--to",
+        "jsonld",
+        "-o",
+        out_path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("line "),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out_path.exists() && !dir.join("out.partial").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -4,7 +4,7 @@
 //! document, so files larger than memory work.
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Write};
+use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -149,34 +149,92 @@ fn convert(
     version: Version,
     output: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
-    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let version = match version {
+        Version::V1_2 => EpcisVersion::V1_2,
+        Version::V2_0 => EpcisVersion::V2_0,
+    };
+    // Written to a temporary file beside the target and renamed at the end, so that a document
+    // that fails half-way leaves no half-written output behind.
+    let (out, temp): (Box<dyn Write>, Option<PathBuf>) = match output {
+        Some(path) => {
+            let temp = path.with_extension("partial");
+            let f =
+                File::create(&temp).with_context(|| format!("cannot write {}", temp.display()))?;
+            (Box::new(BufWriter::with_capacity(1 << 16, f)), Some(temp))
+        }
+        None => (Box::new(BufWriter::new(std::io::stdout().lock())), None),
+    };
+    let result = convert_into(file, to, version, out);
+    match (result, temp, output) {
+        (Ok(code), Some(temp), Some(path)) if code == ExitCode::SUCCESS => {
+            std::fs::rename(&temp, path)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            Ok(code)
+        }
+        (result, temp, _) => {
+            if let Some(temp) = temp {
+                let _ = std::fs::remove_file(temp);
+            }
+            result
+        }
+    }
+}
+
+/// Streams XML input event by event (its head comes first); JSON-LD input, whose header may
+/// follow the events, is decoded whole.
+fn convert_into(
+    file: &Path,
+    to: Target,
+    version: EpcisVersion,
+    mut out: Box<dyn Write>,
+) -> anyhow::Result<ExitCode> {
+    let mut input = open(file)?;
+    let syntax = {
+        let head = input.fill_buf().context("reading the input")?;
+        epcis::detect(head)
+    };
+    let fail = |e: epcis::DecodeError| {
+        eprintln!("{}: {e}", file.display());
+        Ok(ExitCode::from(1))
+    };
+    if syntax == Some(epcis::Syntax::Xml) {
+        let mut events = match epcis::xml::XmlEvents::new(input, &Limits::default()) {
+            Ok(events) => events,
+            Err(e) => return fail(e),
+        };
+        let head_doc = events.head().clone();
+        let head = epcis::encode::DocumentHead::of(&head_doc);
+        macro_rules! stream {
+            ($writer:expr) => {{
+                let mut w = $writer;
+                for event in events.by_ref() {
+                    match event {
+                        Ok(e) => w.event(&e).context("writing the output")?,
+                        Err(e) => return fail(e),
+                    }
+                }
+                w.finish().context("writing the output")?.flush()?;
+            }};
+        }
+        match to {
+            Target::Jsonld => stream!(epcis::encode::JsonLdWriter::new(&mut out, &head)?),
+            Target::Xml => stream!(epcis::encode::XmlWriter::new(&mut out, &head, version)?),
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut input, &mut bytes)
+        .with_context(|| format!("cannot read {}", file.display()))?;
     let doc: Document = match epcis::decode(&bytes) {
         Ok(d) => d,
-        Err(e) => {
-            eprintln!("{}: {e}", file.display());
-            return Ok(ExitCode::from(1));
-        }
+        Err(e) => return fail(e),
     };
     let text = match to {
         Target::Jsonld => epcis::encode::to_jsonld(&doc),
-        Target::Xml => epcis::encode::to_xml(
-            &doc,
-            match version {
-                Version::V1_2 => EpcisVersion::V1_2,
-                Version::V2_0 => EpcisVersion::V2_0,
-            },
-        ),
+        Target::Xml => epcis::encode::to_xml(&doc, version),
     };
-    match output {
-        Some(path) => std::fs::write(path, text)
-            .with_context(|| format!("cannot write {}", path.display()))?,
-        None => {
-            let stdout = std::io::stdout();
-            let mut out = stdout.lock();
-            out.write_all(text.as_bytes())
-                .and_then(|()| out.flush())
-                .context("writing to standard output")?;
-        }
-    }
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .context("writing the output")?;
     Ok(ExitCode::SUCCESS)
 }

@@ -83,6 +83,32 @@ fn normalise_cached(v: &str) -> Option<String> {
     Some(dl)
 }
 
+/// For an EPC list whose entries all share one `urn:epc:id:sgtin:CP.IR.` prefix and have plain
+/// serials (1 to 20 ASCII letters and digits, which the Digital Link writes unchanged): the
+/// canonical Digital Link prefix (`https://id.gs1.org/01/GTIN/21/`) and the serials. The caller
+/// sorts the serials and writes prefix + serial, which orders and renders exactly as the
+/// normalised strings would (they share the prefix), without a string per EPC. `None` when the
+/// list is not of that shape; the caller then canonicalises each value.
+pub(crate) fn sgtin_list(values: &[String]) -> Option<(String, Vec<&str>)> {
+    let first = values.first()?.trim();
+    let rest = first.strip_prefix("urn:epc:id:sgtin:")?;
+    let split = first.len() - rest.len() + rest.rfind('.')? + 1;
+    let (prefix, first_serial) = (first.get(..split)?, first.get(split..)?);
+    let plain =
+        |s: &str| (1..=20).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric());
+    let mut serials = Vec::with_capacity(values.len());
+    for v in values {
+        let serial = v.trim().strip_prefix(prefix)?;
+        if !plain(serial) {
+            return None;
+        }
+        serials.push(serial);
+    }
+    // The normaliser validates the prefix and gives its Digital Link form.
+    let dl = normalise_cached(first)?;
+    Some((dl.strip_suffix(first_serial)?.to_owned(), serials))
+}
+
 /// The canonical form of a time value: UTC with milliseconds, or unchanged if it is not a time.
 pub(crate) fn time(text: &str) -> Cow<'_, str> {
     match DateTime::parse(text).and_then(|t| t.hash_form()) {

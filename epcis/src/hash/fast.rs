@@ -55,6 +55,22 @@ fn sorted_values<'a>(
     }
 }
 
+/// An EPC list: `name` + the sorted `epc=…` strings. Lists of one GTIN with plain serials (the
+/// DSCSA norm) sort bare serials under their shared Digital Link prefix.
+fn epc_list(out: &mut String, name: &str, list: &[String]) {
+    if let Some((dl_prefix, mut serials)) = canon::sgtin_list(list) {
+        serials.sort_unstable();
+        out.push_str(name);
+        for serial in serials {
+            out.push_str("epc=");
+            out.push_str(&dl_prefix);
+            out.push_str(serial);
+        }
+        return;
+    }
+    sorted_values(out, name, "epc", list.iter());
+}
+
 fn quantities(out: &mut String, name: &str, list: &[QuantityElement]) {
     let mut rendered: Vec<String> = list
         .iter()
@@ -108,13 +124,13 @@ pub(crate) fn ordered(ev: &Event, out: &mut String) -> bool {
     if let Some(p) = &ev.parent_id {
         leaf(out, "parentID", p);
     }
-    sorted_values(out, "epcList", "epc", ev.epc_list.iter());
-    sorted_values(out, "inputEPCList", "epc", ev.input_epc_list.iter());
-    sorted_values(out, "childEPCs", "epc", ev.child_epcs.iter());
+    epc_list(out, "epcList", &ev.epc_list);
+    epc_list(out, "inputEPCList", &ev.input_epc_list);
+    epc_list(out, "childEPCs", &ev.child_epcs);
     quantities(out, "quantityList", &ev.quantity_list);
     quantities(out, "childQuantityList", &ev.child_quantity_list);
     quantities(out, "inputQuantityList", &ev.input_quantity_list);
-    sorted_values(out, "outputEPCList", "epc", ev.output_epc_list.iter());
+    epc_list(out, "outputEPCList", &ev.output_epc_list);
     quantities(out, "outputQuantityList", &ev.output_quantity_list);
     if let Some(a) = ev.action {
         leaf(out, "action", a.as_str());
@@ -149,4 +165,58 @@ pub(crate) fn ordered(ev: &Event, out: &mut String) -> bool {
         }
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::{Action, Event, EventKind};
+
+    /// EPC lists the shared-prefix shortcut must leave to the general path, and ones it takes,
+    /// all equal to the reference's tree walk.
+    #[test]
+    fn epc_list_shortcut_matches_the_tree_walk() {
+        let lists: [&[&str]; 7] = [
+            &[
+                "urn:epc:id:sgtin:0614141.107346.B2",
+                "urn:epc:id:sgtin:0614141.107346.A10",
+                "urn:epc:id:sgtin:0614141.107346.A9",
+            ],
+            &[
+                "urn:epc:id:sgtin:0614141.107346.2017",
+                "urn:epc:id:sgtin:0614141.207346.2017",
+            ],
+            &[
+                "urn:epc:id:sgtin:0614141.107346.20%2F17",
+                "urn:epc:id:sgtin:0614141.107346.1",
+            ],
+            &[
+                "urn:epc:id:sgtin:0614141.107346.ABCDEFGHIJKLMNOPQRSTU",
+                "urn:epc:id:sgtin:0614141.107346.1",
+            ],
+            &[
+                "  urn:epc:id:sgtin:0614141.107346.7  ",
+                "urn:epc:id:sgtin:0614141.107346.6",
+            ],
+            &["urn:epc:id:sgtin:0614141.107346.7", ""],
+            &[
+                "urn:epc:id:sscc:0614141.1234567890",
+                "urn:epc:id:sgtin:0614141.107346.6",
+            ],
+        ];
+        for list in lists {
+            let mut e = Event::new(
+                EventKind::Object,
+                "2020-01-01T00:00:00Z".into(),
+                "+00:00".into(),
+            );
+            e.action = Some(Action::Observe);
+            e.epc_list = list.iter().map(|s| (*s).to_owned()).collect();
+            e.child_epcs = e.epc_list.clone();
+            assert_eq!(
+                crate::hash::prehash(&e),
+                crate::hash::prehash_by_tree_walk(&e),
+                "{list:?}"
+            );
+        }
+    }
 }

@@ -138,6 +138,21 @@ fn event(kind: EventKind, clock: &mut Clock, step: &str, disp: &str, at: &str) -
     e
 }
 
+/// An aggregation event: `children` packed into (ADD) or unpacked from (DELETE) `parent`.
+fn aggregation(
+    clock: &mut Clock,
+    (step, disp, at): (&str, &str, &str),
+    action: Action,
+    parent: &str,
+    children: Vec<String>,
+) -> Event {
+    let mut e = event(EventKind::Aggregation, clock, step, disp, at);
+    e.action = Some(action);
+    e.parent_id = Some(parent.to_owned());
+    e.child_epcs = children;
+    e
+}
+
 fn transfer(e: &mut Event, from: &str, to: &str, po: &str) {
     let (from_party, from_site, to_party, to_site) = (
         gln_of(from, false),
@@ -313,31 +328,25 @@ pub fn generate(o: &Options) -> Generated {
     commission_sscc.action = Some(Action::Add);
     commission_sscc.epc_list = case_ids.iter().chain(&pallet_ids).cloned().collect();
     mfg.push(commission_sscc);
+    let packing = ("packing", "in_progress", mfg_site.as_str());
     for (case, units) in case_ids.iter().zip(&cases) {
-        let mut e = event(
-            EventKind::Aggregation,
+        let children = units.iter().map(|s| sgtin(s)).collect();
+        mfg.push(aggregation(
             &mut clock,
-            "packing",
-            "in_progress",
-            &mfg_site,
-        );
-        e.action = Some(Action::Add);
-        e.parent_id = Some(case.clone());
-        e.child_epcs = units.iter().map(|s| sgtin(s)).collect();
-        mfg.push(e);
+            packing,
+            Action::Add,
+            case,
+            children,
+        ));
     }
     for (pallet, cases) in pallet_ids.iter().zip(&pallets) {
-        let mut e = event(
-            EventKind::Aggregation,
+        mfg.push(aggregation(
             &mut clock,
-            "packing",
-            "in_progress",
-            &mfg_site,
-        );
-        e.action = Some(Action::Add);
-        e.parent_id = Some(pallet.clone());
-        e.child_epcs = cases.to_vec();
-        mfg.push(e);
+            packing,
+            Action::Add,
+            pallet,
+            cases.to_vec(),
+        ));
     }
     docs.push((
         "01-mfg-acme-commission-pack.xml".to_owned(),
@@ -378,17 +387,15 @@ pub fn generate(o: &Options) -> Generated {
             );
             r.epc_list = vec![pallet.clone()];
             receive.push(r);
-            let mut u = event(
-                EventKind::Aggregation,
+            let children = pallets.get(p).map(|c| c.to_vec()).unwrap_or_default();
+            let unpacking = ("unpacking", "in_progress", w_site.as_str());
+            receive.push(aggregation(
                 &mut clock,
-                "unpacking",
-                "in_progress",
-                &w_site,
-            );
-            u.action = Some(Action::Delete);
-            u.parent_id = Some(pallet);
-            u.child_epcs = pallets.get(p).map(|c| c.to_vec()).unwrap_or_default();
-            receive.push(u);
+                unpacking,
+                Action::Delete,
+                &pallet,
+                children,
+            ));
             for case in pallets.get(p).copied().unwrap_or_default() {
                 case_owner.push((case.clone(), w));
             }
@@ -451,17 +458,15 @@ pub fn generate(o: &Options) -> Generated {
                 let units = case_index
                     .get(case.as_str())
                     .and_then(|i| unit_cases.get(*i).cloned());
-                let mut u = event(
-                    EventKind::Aggregation,
+                let unpacking = ("unpacking", "sellable_accessible", rx_site.as_str());
+                let children = units.clone().unwrap_or_default();
+                receive.push(aggregation(
                     &mut clock,
-                    "unpacking",
-                    "sellable_accessible",
-                    &rx_site,
-                );
-                u.action = Some(Action::Delete);
-                u.parent_id = Some(case.clone());
-                u.child_epcs = units.clone().unwrap_or_default();
-                receive.push(u);
+                    unpacking,
+                    Action::Delete,
+                    case,
+                    children,
+                ));
                 // Two units of every case are dispensed.
                 let mut d = event(
                     EventKind::Object,

@@ -116,31 +116,24 @@ fn reads_and_failures_leave_one_record_and_verify_reports_tampering() {
     );
     // The auditor has the export and the public key, nothing else.
     let keygen_dir = tempfile::tempdir().unwrap();
-    let ok = dscsa(
-        keygen_dir.path(),
-        &[
-            "audit",
-            "verify",
-            "--file",
-            export.to_str().unwrap(),
-            "--public-key",
-            &public,
-        ],
-    );
+    let verify_export = || {
+        dscsa(
+            keygen_dir.path(),
+            &[
+                "audit",
+                "verify",
+                "--file",
+                export.to_str().unwrap(),
+                "--public-key",
+                &public,
+            ],
+        )
+    };
+    let ok = verify_export();
     assert_eq!(ok.status.code(), Some(0), "{}", stdout(&ok));
     let text = std::fs::read_to_string(&export).unwrap();
     std::fs::write(&export, text.replacen("\"ok\"", "\"denied\"", 1)).unwrap();
-    let bad = dscsa(
-        keygen_dir.path(),
-        &[
-            "audit",
-            "verify",
-            "--file",
-            export.to_str().unwrap(),
-            "--public-key",
-            &public,
-        ],
-    );
+    let bad = verify_export();
     assert_eq!(bad.status.code(), Some(1));
     assert!(
         stdout(&bad).contains("BROKEN at seq 1: changed"),

@@ -17,6 +17,7 @@ pub mod fixtures;
 mod ops;
 pub mod services;
 pub mod storage;
+pub mod stored;
 pub mod tls_listener;
 
 pub use app::Application;

@@ -476,12 +476,19 @@ mod tests {
     }
 
     #[test]
-    fn instructions_name_the_files_and_the_gap() {
+    fn instructions_name_the_files_and_the_loaded_chain() {
         let layout = DevPkiLayout::new("./dscsa-data/pki");
+        let chain = LoadedChain {
+            documents: 16,
+            events: 459,
+            new: 459,
+            suspect: Some(("urn:epc:id:sgtin:0614141.010001.X1".into(), "rx-riverside".into())),
+        };
         let text = instructions(
             &layout,
             "127.0.0.1:8443".parse().unwrap(),
             "127.0.0.1:9090".parse().unwrap(),
+            &chain,
         );
         assert!(text.contains(
             "curl --cacert ./dscsa-data/pki/ca.pem --cert ./dscsa-data/pki/clients/whs-east.pem \
@@ -491,6 +498,12 @@ mod tests {
             text.contains("clients/auditor.key 'https://localhost:8443/audit/verify'"),
             "{text}"
         );
-        assert!(text.contains("Not loaded yet"));
+        assert!(text.contains("Loaded: the demo supply chain, 16 EPCIS documents with 459 events"));
+        assert!(
+            text.contains(
+                "clients/rx-riverside.key 'https://localhost:8443/epcis/epcs/urn%3Aepc%3Aid%3Asgtin%3A0614141.010001.X1/events'"
+            ),
+            "{text}"
+        );
     }
 }

@@ -172,6 +172,15 @@ pub async fn capture(
     });
 
     let mut tx = db.begin_write().await?;
+    if db.backend() == Backend::Postgres {
+        // A capture's statements each touch a few rows of large tables through an index. With
+        // the default random_page_cost (4, tuned for spinning disks) the planner prefers hash
+        // joins over sequential scans of the ledger for every event: quadratic over a large
+        // document (measured: 148 s for 100,000 units).
+        sqlx::query("SET LOCAL random_page_cost = 1.1")
+            .execute(&mut *tx)
+            .await?;
+    }
     let received_at = now_text();
     let record_time = stored::micros(&received_at).unwrap_or(0);
     let sha = hex(&Sha256::digest(&bytes));

@@ -17,8 +17,9 @@ use super::{Backend, StorageError};
 /// `JSON_ROWS($n)` in a statement becomes the backend's table function over the JSON array of
 /// strings bound at `$n`, exposing one column `value`.
 fn dialect(backend: Backend, template: &str) -> AssertSqlSafe<String> {
-    let mut out = String::with_capacity(template.len() + 32);
-    let mut rest = template;
+    let membership = in_json(backend, template);
+    let mut out = String::with_capacity(membership.len() + 32);
+    let mut rest = membership.as_str();
     while let Some(at) = rest.find("JSON_ROWS(") {
         out.push_str(&rest[..at]);
         let after = &rest[at + "JSON_ROWS(".len()..];
@@ -42,6 +43,35 @@ fn dialect(backend: Backend, template: &str) -> AssertSqlSafe<String> {
     }
     out.push_str(rest);
     AssertSqlSafe(out)
+}
+
+/// `IN_JSON(column, $n)` becomes a membership test of `column` in the JSON array bound at
+/// `$n`. PostgreSQL gets `= ANY(ARRAY(…))`, which its planner answers with an index scan;
+/// `IN (SELECT … FROM jsonb_array_elements_text(…))` became a hash join over a sequential scan
+/// of the ledger for every event (quadratic over a document). SQLite plans `IN (SELECT …)` as
+/// index probes.
+fn in_json(backend: Backend, template: &str) -> String {
+    let mut out = String::with_capacity(template.len() + 32);
+    let mut rest = template;
+    while let Some(at) = rest.find("IN_JSON(") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + "IN_JSON(".len()..];
+        let end = after.find(')').unwrap_or(after.len());
+        let (column, param) = after[..end].split_once(", ").unwrap_or((&after[..end], ""));
+        match backend {
+            Backend::Sqlite => {
+                out.push_str(&format!(
+                    "{column} IN (SELECT value FROM json_each({param}))"
+                ));
+            }
+            Backend::Postgres => out.push_str(&format!(
+                "{column} = ANY(ARRAY(SELECT jsonb_array_elements_text({param}::jsonb)))"
+            )),
+        }
+        rest = after.get(end + 1..).unwrap_or("");
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The GTIN of a canonical Digital Link key, in SQL (NULL for other keys).
@@ -358,7 +388,7 @@ pub async fn already_commissioned(
     Ok(sqlx::query_scalar(dialect(
         backend,
         "SELECT epc FROM serials WHERE commissioned_event IS NOT NULL \
-         AND epc IN (SELECT value FROM JSON_ROWS($1))",
+         AND IN_JSON(epc, $1)",
     ))
     .bind(keys)
     .fetch_all(&mut *conn)
@@ -373,8 +403,8 @@ pub async fn not_commissioned(
 ) -> Result<Vec<String>, StorageError> {
     Ok(sqlx::query_scalar(dialect(
         backend,
-        "SELECT value FROM JSON_ROWS($1) WHERE NOT EXISTS \
-         (SELECT 1 FROM serials s WHERE s.epc = value AND s.commissioned_event IS NOT NULL)",
+        "SELECT value FROM JSON_ROWS($1) EXCEPT \
+         SELECT epc FROM serials WHERE IN_JSON(epc, $1) AND commissioned_event IS NOT NULL",
     ))
     .bind(keys)
     .fetch_all(&mut *conn)
@@ -390,7 +420,7 @@ pub async fn inactive(
     Ok(sqlx::query_scalar(dialect(
         backend,
         "SELECT epc FROM serials WHERE state IN ('decommissioned', 'destroyed', 'dispensed') \
-         AND epc IN (SELECT value FROM JSON_ROWS($1))",
+         AND IN_JSON(epc, $1)",
     ))
     .bind(keys)
     .fetch_all(&mut *conn)
@@ -549,7 +579,7 @@ pub async fn pack(
     sqlx::query(dialect(
         backend,
         "UPDATE aggregation_intervals SET to_event = $2, to_time = $3 \
-         WHERE to_time IS NULL AND child IN (SELECT value FROM JSON_ROWS($1))",
+         WHERE to_time IS NULL AND IN_JSON(child, $1)",
     ))
     .bind(children)
     .bind(c.event)
@@ -572,7 +602,7 @@ pub async fn pack(
         "UPDATE serials SET parent_epc = $2, top_epc = $3, last_event = $4, \
          last_event_time = CASE WHEN last_event_time > $5 THEN last_event_time ELSE $5 END, \
          last_biz_step = COALESCE($6, last_biz_step) \
-         WHERE epc IN (SELECT value FROM JSON_ROWS($1))",
+         WHERE IN_JSON(epc, $1)",
     ))
     .bind(children)
     .bind(parent)
@@ -584,7 +614,7 @@ pub async fn pack(
     .await?;
     sqlx::query(dialect(
         backend,
-        "UPDATE serials SET top_epc = $2 WHERE top_epc IN (SELECT value FROM JSON_ROWS($1))",
+        "UPDATE serials SET top_epc = $2 WHERE IN_JSON(top_epc, $1)",
     ))
     .bind(children)
     .bind(&top)
@@ -615,8 +645,8 @@ pub async fn not_inside(
 ) -> Result<Vec<String>, StorageError> {
     Ok(sqlx::query_scalar(dialect(
         backend,
-        "SELECT value FROM JSON_ROWS($1) WHERE NOT EXISTS \
-         (SELECT 1 FROM serials s WHERE s.epc = value AND s.parent_epc = $2)",
+        "SELECT value FROM JSON_ROWS($1) EXCEPT \
+         SELECT epc FROM serials WHERE IN_JSON(epc, $1) AND parent_epc = $2",
     ))
     .bind(children)
     .bind(parent)
@@ -637,7 +667,7 @@ pub async fn unpack(
     sqlx::query(dialect(
         backend,
         "UPDATE aggregation_intervals SET to_event = $3, to_time = $4 \
-         WHERE parent = $2 AND to_time IS NULL AND child IN (SELECT value FROM JSON_ROWS($1))",
+         WHERE parent = $2 AND to_time IS NULL AND IN_JSON(child, $1)",
     ))
     .bind(&keys)
     .bind(parent)
@@ -650,7 +680,7 @@ pub async fn unpack(
         "UPDATE serials SET parent_epc = NULL, top_epc = NULL, last_event = $3, \
          last_event_time = CASE WHEN last_event_time > $4 THEN last_event_time ELSE $4 END, \
          last_biz_step = COALESCE($5, last_biz_step) \
-         WHERE parent_epc = $2 AND epc IN (SELECT value FROM JSON_ROWS($1))",
+         WHERE parent_epc = $2 AND IN_JSON(epc, $1)",
     ))
     .bind(&keys)
     .bind(parent)

@@ -175,3 +175,68 @@ fn fixtures_generate_writes_valid_documents_and_refuses_bad_sizes() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--units 0: use 1 to 10,000,000"));
 }
+
+/// `dscsa capture`: a line per file and a summary; a second import stores nothing; a refused
+/// file exits 1 naming the defect and leaves the others stored; the audit trail has the imports.
+#[test]
+fn capture_imports_files_once_and_names_refusals() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let chain = data.join("chain");
+    ok(&Command::new(env!("CARGO_BIN_EXE_dscsa"))
+        .args([
+            "fixtures", "generate", "--units", "100", "--seed", "3", "--out",
+        ])
+        .arg(&chain)
+        .output()
+        .unwrap());
+    let mut files: Vec<String> = std::fs::read_dir(&chain)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "xml"))
+        .map(|p| p.to_str().unwrap().to_owned())
+        .collect();
+    files.sort();
+    let mut args = vec!["capture"];
+    args.extend(files.iter().map(String::as_str));
+    let first = ok(&dscsa(data, &args));
+    assert!(first.contains(&format!("{} file(s):", files.len())), "{first}");
+    assert!(
+        first.contains(" 0 duplicates, 0 anomalies, 0 file(s) refused"),
+        "{first}"
+    );
+    let again = ok(&dscsa(data, &args));
+    assert!(again.contains(" 0 new, "), "{again}");
+
+    let broken = data.join("broken.xml");
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    std::fs::write(
+        &broken,
+        text.replacen("<action>ADD</action>", "<action>SOMETIMES</action>", 1),
+    )
+    .unwrap();
+    let out = dscsa(data, &["capture", broken.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("refused, nothing stored"), "{stdout}");
+    assert!(stdout.contains("SOMETIMES"), "{stdout}");
+
+    let export = data.join("audit.jsonl");
+    ok(&dscsa(
+        data,
+        &[
+            "audit",
+            "export",
+            "--format",
+            "jsonl",
+            "--out",
+            export.to_str().unwrap(),
+        ],
+    ));
+    let trail = std::fs::read_to_string(&export).unwrap();
+    assert_eq!(
+        trail.matches("\"epcis.capture\"").count(),
+        2 * files.len(),
+        "every file captured twice"
+    );
+}

@@ -75,7 +75,8 @@ CREATE TABLE event_epcs (
     role   TEXT NOT NULL,
     PRIMARY KEY (epc, event, role)
 );
-CREATE INDEX event_epcs_event ON event_epcs (event);
+-- No index by event: queries go from an EPC to its events, never back, and an index of
+-- every (event, EPC) pair would cost every capture a second B-tree insert per EPC.
 
 -- Quantity lists. role: epc | child | input | output.
 CREATE TABLE event_classes (

@@ -180,6 +180,12 @@ pub async fn capture(
         sqlx::query("SET LOCAL random_page_cost = 1.1")
             .execute(&mut *tx)
             .await?;
+        // One capture at a time, as SQLite's write lock gives: two documents naming the same
+        // serials in different orders would otherwise wait on each other's uncommitted ledger
+        // rows (deadlock, seen in the concurrent-capture test).
+        sqlx::query("SELECT pg_advisory_xact_lock(5001001)")
+            .execute(&mut *tx)
+            .await?;
     }
     let received_at = now_text();
     let record_time = stored::micros(&received_at).unwrap_or(0);
@@ -319,9 +325,25 @@ struct Writer<'a> {
 const OWNING_PARTY: &str = "urn:epcglobal:cbv:sdt:owning_party";
 const CBVMDA: &str = "urn:epcglobal:cbv:mda";
 
+/// The EPC keys of `epcs` as a JSON array, each once (a list naming one EPC twice would make
+/// PostgreSQL's `INSERT … ON CONFLICT DO UPDATE` refuse the statement).
 fn keys_json<'e>(epcs: impl IntoIterator<Item = &'e String>) -> String {
-    let keys: Vec<String> = epcs.into_iter().map(|e| epc_key(e)).collect();
-    serde_json::to_string(&keys).unwrap_or_else(|_| "[]".into())
+    keys_json_counted(epcs).0
+}
+
+/// [`keys_json`] and how many distinct keys it holds.
+fn keys_json_counted<'e>(epcs: impl IntoIterator<Item = &'e String>) -> (String, u64) {
+    let mut seen = std::collections::HashSet::new();
+    let keys: Vec<String> = epcs
+        .into_iter()
+        .map(|e| epc_key(e))
+        .filter(|k| seen.insert(k.clone()))
+        .collect();
+    let n = keys.len() as u64;
+    (
+        serde_json::to_string(&keys).unwrap_or_else(|_| "[]".into()),
+        n,
+    )
 }
 
 impl Writer<'_> {
@@ -484,14 +506,18 @@ impl Writer<'_> {
         let b = self.backend;
         match (e.kind, e.action) {
             (EventKind::Object, Some(Action::Add)) if !e.epc_list.is_empty() => {
-                let keys = keys_json(&e.epc_list);
-                let twice = store::already_commissioned(conn, b, &keys).await?;
-                self.anomalies(conn, c.event, &twice, "commissioned_twice", |epc| {
-                    format!("{epc} was already commissioned; the first commissioning stands")
-                })
-                .await?;
+                let (keys, distinct) = keys_json_counted(&e.epc_list);
                 let (lot, expiry) = lot_and_expiry(e);
-                store::commission(conn, b, &keys, lot, expiry, c).await?;
+                // One pass: the insert skips serials commissioned before, and only when it
+                // touched fewer rows than it was given is there a second commissioning to name.
+                let stored = store::commission(conn, b, &keys, lot, expiry, c).await?;
+                if stored < distinct {
+                    let twice = store::commissioned_elsewhere(conn, b, &keys, c.event).await?;
+                    self.anomalies(conn, c.event, &twice, "commissioned_twice", |epc| {
+                        format!("{epc} was already commissioned; the first commissioning stands")
+                    })
+                    .await?;
+                }
             }
             (EventKind::Object | EventKind::Transaction, _) if !e.epc_list.is_empty() => {
                 let mut all: Vec<&String> = e.epc_list.iter().collect();

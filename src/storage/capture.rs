@@ -379,18 +379,20 @@ pub async fn insert_anomaly(
 
 // --- the serial ledger ------------------------------------------------------------------
 
-/// Of `keys` (JSON array), those already commissioned.
-pub async fn already_commissioned(
+/// Of `keys` (JSON array), those commissioned by another event than `event`: after
+/// [`commission`] touched fewer rows than it was given keys, the ones commissioned twice.
+pub async fn commissioned_elsewhere(
     conn: &mut AnyConnection,
     backend: Backend,
     keys: &str,
+    event: i64,
 ) -> Result<Vec<String>, StorageError> {
     Ok(sqlx::query_scalar(dialect(
         backend,
-        "SELECT epc FROM serials WHERE commissioned_event IS NOT NULL \
-         AND IN_JSON(epc, $1)",
+        "SELECT epc FROM serials WHERE IN_JSON(epc, $1) AND commissioned_event <> $2",
     ))
     .bind(keys)
+    .bind(event)
     .fetch_all(&mut *conn)
     .await?)
 }
@@ -459,7 +461,7 @@ pub async fn commission(
     lot: Option<&str>,
     expiry: Option<&str>,
     c: &LedgerChange<'_>,
-) -> Result<(), StorageError> {
+) -> Result<u64, StorageError> {
     let sql = format!(
         "INSERT INTO serials (epc, gtin, lot, expiry, commissioned_event, commissioned_at, \
          last_event, last_event_time, last_biz_step, last_disposition, owner, location, state) \
@@ -470,7 +472,7 @@ pub async fn commission(
          commissioned_at = excluded.commissioned_at, state = 'active' \
          WHERE serials.commissioned_event IS NULL"
     );
-    sqlx::query(dialect(backend, &sql))
+    Ok(sqlx::query(dialect(backend, &sql))
         .bind(keys)
         .bind(lot)
         .bind(expiry)
@@ -481,8 +483,8 @@ pub async fn commission(
         .bind(c.owner)
         .bind(c.location)
         .execute(&mut *conn)
-        .await?;
-    Ok(())
+        .await?
+        .rows_affected())
 }
 
 /// Adds ledger rows (state `unknown`) for `keys` the ledger has never seen.

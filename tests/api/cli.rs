@@ -200,7 +200,10 @@ fn capture_imports_files_once_and_names_refusals() {
     let mut args = vec!["capture"];
     args.extend(files.iter().map(String::as_str));
     let first = ok(&dscsa(data, &args));
-    assert!(first.contains(&format!("{} file(s):", files.len())), "{first}");
+    assert!(
+        first.contains(&format!("{} file(s):", files.len())),
+        "{first}"
+    );
     assert!(
         first.contains(" 0 duplicates, 0 anomalies, 0 file(s) refused"),
         "{first}"

@@ -19,6 +19,7 @@ crate::on_both_backends!(
     concurrent_overlapping_captures_store_each_event_once,
     only_capturing_principals_capture_and_jobs_stay_private,
     every_decodable_reference_document_is_captured,
+    commissioning_twice_and_repeated_epcs,
 );
 
 const MFG_GLNS: [&str; 2] = ["0614141000005", "0614141000012"];
@@ -596,4 +597,56 @@ fn collect(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
             out.push(path);
         }
     }
+}
+
+/// A serial commissioned by a second event keeps its first commissioning and the second is an
+/// anomaly; an EPC listed twice in one event is one serial.
+async fn commissioning_twice_and_repeated_epcs(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let client = mfg_client(&app).await;
+    let post = |body: String| {
+        client
+            .post(format!("{}/epcis/events", app.base))
+            .header("content-type", "application/ld+json")
+            .body(body)
+            .send()
+    };
+    let first = ONE_EVENT.replace(
+        r#"["urn:epc:id:sgtin:0614141.107346.2018"]"#,
+        r#"["urn:epc:id:sgtin:0614141.107346.2018", "https://id.gs1.org/01/10614141073464/21/2018", "urn:epc:id:sgtin:0614141.107346.2019"]"#,
+    );
+    assert_eq!(post(first).await.unwrap().status(), 201);
+    assert_eq!(
+        count(&app, "serials").await,
+        2,
+        "the URN and the Digital Link are one serial"
+    );
+    let second = ONE_EVENT.replace("2026-01-05T10:00:00.000Z", "2026-02-05T10:00:00.000Z");
+    assert_eq!(post(second).await.unwrap().status(), 201);
+    let anomalies: Vec<(String, String)> =
+        sqlx::query_as("SELECT kind, epc FROM anomalies ORDER BY id")
+            .fetch_all(app.app().db().pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        anomalies,
+        vec![(
+            "commissioned_twice".to_owned(),
+            "https://id.gs1.org/01/10614141073464/21/2018".to_owned()
+        )]
+    );
+    let commissioned_at: i64 = sqlx::query_scalar(
+        "SELECT commissioned_at FROM serials WHERE epc = 'https://id.gs1.org/01/10614141073464/21/2018'",
+    )
+    .fetch_one(app.app().db().pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        commissioned_at,
+        dscsa_exchange::stored::micros("2026-01-05T10:00:00Z").unwrap(),
+        "the first commissioning stands"
+    );
+    app.stop().await;
 }

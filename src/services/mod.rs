@@ -9,6 +9,7 @@
 
 pub mod audit;
 pub mod principals;
+pub mod query;
 
 use sqlx::AnyConnection;
 

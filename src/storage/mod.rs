@@ -14,7 +14,9 @@
 //! so a service can make several calls, and later its audit record, in one transaction.
 
 pub mod audit;
+pub mod masterdata;
 pub mod principals;
+pub mod query;
 
 use std::time::Duration;
 

@@ -108,13 +108,10 @@ pub fn gln_of(id: &str) -> Option<String> {
 /// epoch, UTC. A time without a zone is refused: EPCIS requires one, and guessing would move
 /// the event by hours.
 pub fn micros(text: &str) -> Result<i64, String> {
-    let t = time::OffsetDateTime::parse(
-        text.trim(),
-        &time::format_description::well_known::Rfc3339,
-    )
-    .map_err(|e| format!("{text:?} is not a date-time with a zone (RFC 3339): {e}"))?;
-    i64::try_from(t.unix_timestamp_nanos() / 1000)
-        .map_err(|_| format!("{text:?} is out of range"))
+    let t =
+        time::OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339)
+            .map_err(|e| format!("{text:?} is not a date-time with a zone (RFC 3339): {e}"))?;
+    i64::try_from(t.unix_timestamp_nanos() / 1000).map_err(|_| format!("{text:?} is out of range"))
 }
 
 /// Microseconds since the epoch as an RFC 3339 UTC time with microseconds (the form the
@@ -195,11 +192,23 @@ pub fn fields(event: &Event) -> Vec<FieldRow> {
     for sensor in &event.sensor_elements {
         flatten(FieldScope::SensorElement, &sensor.extensions, 0, &mut out);
         for f in sensor.metadata.iter().flatten() {
-            out.push(row(FieldScope::SensorMetadata, &f.namespace, &f.name, 0, Some(&f.value)));
+            out.push(row(
+                FieldScope::SensorMetadata,
+                &f.namespace,
+                &f.name,
+                0,
+                Some(&f.value),
+            ));
         }
         for report in &sensor.reports {
             for f in report {
-                out.push(row(FieldScope::SensorReport, &f.namespace, &f.name, 0, Some(&f.value)));
+                out.push(row(
+                    FieldScope::SensorReport,
+                    &f.namespace,
+                    &f.name,
+                    0,
+                    Some(&f.value),
+                ));
             }
         }
     }
@@ -258,8 +267,14 @@ mod tests {
 
     #[test]
     fn glns_come_from_sgln_pgln_and_digital_links() {
-        assert_eq!(gln_of("urn:epc:id:sgln:0614141.00001.0").as_deref(), Some("0614141000012"));
-        assert_eq!(gln_of("urn:epc:id:pgln:0614141.00001").as_deref(), Some("0614141000012"));
+        assert_eq!(
+            gln_of("urn:epc:id:sgln:0614141.00001.0").as_deref(),
+            Some("0614141000012")
+        );
+        assert_eq!(
+            gln_of("urn:epc:id:pgln:0614141.00001").as_deref(),
+            Some("0614141000012")
+        );
         assert_eq!(
             gln_of("https://id.gs1.org/417/0614141000012").as_deref(),
             Some("0614141000012")
@@ -286,6 +301,9 @@ mod tests {
         assert_eq!(&event_from_body(&body(event)).unwrap(), event);
         let rows = fields(event);
         assert_eq!(rows.len(), 1);
-        assert_eq!((rows[0].scope, rows[0].name.as_str()), (FieldScope::Ilmd, "lotNumber"));
+        assert_eq!(
+            (rows[0].scope, rows[0].name.as_str()),
+            (FieldScope::Ilmd, "lotNumber")
+        );
     }
 }

@@ -4,6 +4,8 @@
 
 mod audit;
 pub mod audit_layer;
+pub mod epcis_problem;
+mod epcis_query;
 mod whoami;
 
 use axum::Router;
@@ -35,6 +37,7 @@ fn routes() -> Router<AppState> {
     Router::new()
         .merge(whoami::router())
         .merge(audit::router())
+        .merge(epcis_query::router())
         .fallback(error::not_found)
 }
 

@@ -515,7 +515,9 @@ impl Sql {
                 self.push(")");
             }
             Condition::ErrorReason(reasons) => {
-                self.push("e.id IN (SELECT d.event FROM event_error_declarations d WHERE d.reason IN ");
+                self.push(
+                    "e.id IN (SELECT d.event FROM event_error_declarations d WHERE d.reason IN ",
+                );
                 self.text_list(reasons);
                 self.push(")");
             }
@@ -828,10 +830,7 @@ pub async fn any_event(
 
 /// The key that signs page tokens (created on first use, shared by every server on the
 /// database, so a token from one replica works on another).
-pub async fn page_token_key(
-    conn: &mut AnyConnection,
-    fresh: &str,
-) -> Result<String, StorageError> {
+pub async fn page_token_key(conn: &mut AnyConnection, fresh: &str) -> Result<String, StorageError> {
     sqlx::query(
         "INSERT INTO query_page_token_key (id, key) VALUES (1, $1) ON CONFLICT (id) DO NOTHING",
     )
@@ -857,7 +856,10 @@ mod tests {
         let conditions = [
             Condition::In {
                 column: Column::BizStep,
-                values: vec!["urn:epcglobal:cbv:bizstep:shipping".into(), "x' OR 1=1".into()],
+                values: vec![
+                    "urn:epcglobal:cbv:bizstep:shipping".into(),
+                    "x' OR 1=1".into(),
+                ],
             },
             Condition::Epcs {
                 roles: vec![EpcRole::Epc, EpcRole::Child],

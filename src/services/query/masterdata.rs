@@ -83,7 +83,9 @@ fn not_found(what: &str) -> QueryError {
 fn own_record(visibility: &Visibility, captured_by: &str) -> bool {
     match visibility {
         Visibility::All => true,
-        Visibility::PartyTo { captured_by: me, .. } => me.as_str() == captured_by,
+        Visibility::PartyTo {
+            captured_by: me, ..
+        } => me.as_str() == captured_by,
         Visibility::RecordsRequests { .. } => false,
     }
 }

@@ -22,10 +22,10 @@ pub mod token;
 use epcis::Event;
 use partners::Visibility;
 
-pub use params::{EventQuery, Extensions};
 use crate::storage::query::{self as store, Column, EventRow, EventSelect};
 use crate::storage::{Db, StorageError};
 use crate::stored;
+pub use params::{EventQuery, Extensions};
 use token::{Cursor, TokenError};
 
 /// Why a query was refused or failed.
@@ -111,8 +111,9 @@ fn now() -> i64 {
 
 async fn token_key(conn: &mut sqlx::AnyConnection) -> Result<Vec<u8>, QueryError> {
     let mut fresh = [0u8; 32];
-    getrandom::fill(&mut fresh)
-        .map_err(|e| StorageError::Conflict(format!("no randomness for the page-token key: {e}")))?;
+    getrandom::fill(&mut fresh).map_err(|e| {
+        StorageError::Conflict(format!("no randomness for the page-token key: {e}"))
+    })?;
     Ok(store::page_token_key(conn, &token::hex(&fresh))
         .await?
         .into_bytes())
@@ -222,7 +223,11 @@ fn decode(body: &str) -> Result<Event, QueryError> {
 /// The visible events with this event ID (or hash ID), each followed by the events declaring
 /// it erroneous. `NoSuchResource` when none is visible.
 #[tracing::instrument(skip_all, err)]
-pub async fn event(db: &Db, visibility: &Visibility, event_id: &str) -> Result<Vec<Event>, QueryError> {
+pub async fn event(
+    db: &Db,
+    visibility: &Visibility,
+    event_id: &str,
+) -> Result<Vec<Event>, QueryError> {
     let mut conn = db.pool().acquire().await.map_err(StorageError::from)?;
     let rows = store::events_by_id(&mut conn, event_id.trim(), &visibility.condition()).await?;
     if rows.is_empty() {
@@ -499,8 +504,14 @@ mod tests {
     #[test]
     fn the_epc_format_header_has_four_values() {
         assert_eq!(EpcFormat::parse(None).unwrap(), EpcFormat::DigitalLink);
-        assert_eq!(EpcFormat::parse(Some("Always_EPC_URN")).unwrap(), EpcFormat::Urn);
-        assert_eq!(EpcFormat::parse(Some("Never_Translates")).unwrap(), EpcFormat::AsCaptured);
+        assert_eq!(
+            EpcFormat::parse(Some("Always_EPC_URN")).unwrap(),
+            EpcFormat::Urn
+        );
+        assert_eq!(
+            EpcFormat::parse(Some("Never_Translates")).unwrap(),
+            EpcFormat::AsCaptured
+        );
         assert!(EpcFormat::parse(Some("urn")).is_err());
     }
 }

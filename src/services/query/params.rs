@@ -88,9 +88,7 @@ impl Extensions {
                 continue;
             }
             let (prefix, ns) = item.split_once('=').ok_or_else(|| {
-                QueryError::Parameter(format!(
-                    "GS1-Extensions: {item:?} is not prefix=namespace"
-                ))
+                QueryError::Parameter(format!("GS1-Extensions: {item:?} is not prefix=namespace"))
             })?;
             out.push((prefix.trim().to_owned(), ns.trim().to_owned()));
         }
@@ -335,18 +333,29 @@ fn condition(p: &Param<'_>, ext: &Extensions) -> Result<Condition, QueryError> {
         "LT_recordTime" => time(TimeColumn::RecordTime, Cmp::Lt)?,
         "EQ_action" => {
             let values = p.list()?;
-            if let Some(bad) = values.iter().find(|v| epcis::model::Action::parse(v).is_none()) {
+            if let Some(bad) = values
+                .iter()
+                .find(|v| epcis::model::Action::parse(v).is_none())
+            {
                 return Err(p.bad(&format!("{bad:?} is not ADD, OBSERVE or DELETE")));
             }
             column(Column::Action, values)
         }
         "EQ_bizStep" => column(Column::BizStep, p.mapped(vocab(VocabField::BizStep))?),
-        "EQ_disposition" => column(Column::Disposition, p.mapped(vocab(VocabField::Disposition))?),
+        "EQ_disposition" => column(
+            Column::Disposition,
+            p.mapped(vocab(VocabField::Disposition))?,
+        ),
         "EQ_persistentDisposition_set" | "EQ_persistentDisposition_unset" => Condition::Field {
             scopes: vec![FieldScope::PersistentDisposition],
             inner: false,
             namespaces: vec![String::new()],
-            name: if p.name.ends_with("_set") { "set" } else { "unset" }.to_owned(),
+            name: if p.name.ends_with("_set") {
+                "set"
+            } else {
+                "unset"
+            }
+            .to_owned(),
             test: FieldTest::TextIn(p.mapped(vocab(VocabField::Disposition))?),
         },
         "EQ_readPoint" => column(Column::ReadPoint, p.mapped(stored::epc_key)?),
@@ -453,7 +462,10 @@ fn family(p: &Param<'_>, ext: &Extensions) -> Result<Condition, QueryError> {
         _ => None,
     };
     if op == "EQ_" {
-        if let Some(kind) = rest.strip_prefix("bizTransaction_").filter(|k| !k.is_empty()) {
+        if let Some(kind) = rest
+            .strip_prefix("bizTransaction_")
+            .filter(|k| !k.is_empty())
+        {
             return Ok(Condition::BizTransaction {
                 kind: cbv::canonical_jsonld(VocabField::BizTransactionType, kind),
                 ids: p.list()?,
@@ -485,7 +497,14 @@ fn family(p: &Param<'_>, ext: &Extensions) -> Result<Condition, QueryError> {
             uom: Some(uom.to_owned()),
         });
     }
-    for value_field in ["value_", "minValue_", "maxValue_", "meanValue_", "sDev_", "percValue_"] {
+    for value_field in [
+        "value_",
+        "minValue_",
+        "maxValue_",
+        "meanValue_",
+        "sDev_",
+        "percValue_",
+    ] {
         if rest.strip_prefix(value_field).is_some_and(is_uom) {
             return Err(unsupported(p, "sensor values by unit of measure"));
         }
@@ -619,24 +638,37 @@ mod tests {
         let expected = Condition::Field {
             scopes: vec![FieldScope::Ilmd],
             inner: false,
-            namespaces: vec!["urn:epcglobal:cbv:mda".into(), "urn:epcglobal:cbv:mda:".into()],
+            namespaces: vec![
+                "urn:epcglobal:cbv:mda".into(),
+                "urn:epcglobal:cbv:mda:".into(),
+            ],
             name: "lotNumber".into(),
             test: FieldTest::TextIn(vec!["L1".into()]),
         };
         assert_eq!(one("EQ_ILMD_cbvmda:lotNumber=L1"), expected);
-        assert_eq!(one("EQ_ILMD_urn:epcglobal:cbv:mda%23lotNumber=L1"), expected);
-        let Condition::Field { namespaces, .. } = one("EQ_ILMD_urn:epcglobal:cbv:mda:%23lotNumber=L1")
+        assert_eq!(
+            one("EQ_ILMD_urn:epcglobal:cbv:mda%23lotNumber=L1"),
+            expected
+        );
+        let Condition::Field { namespaces, .. } =
+            one("EQ_ILMD_urn:epcglobal:cbv:mda:%23lotNumber=L1")
         else {
             panic!()
         };
-        assert_eq!(namespaces, ["urn:epcglobal:cbv:mda:", "urn:epcglobal:cbv:mda"]);
+        assert_eq!(
+            namespaces,
+            ["urn:epcglobal:cbv:mda:", "urn:epcglobal:cbv:mda"]
+        );
     }
 
     #[test]
     fn extension_prefixes_come_from_the_header() {
         let ext = Extensions::parse(Some("ex=http://ns.example.com/epcis/, y=urn:y")).unwrap();
-        let q = parse(&pairs(Some("GT_INNER_ex:temp=4.5&EXISTS_SENSORREPORT_y:z")).unwrap(), &ext)
-            .unwrap();
+        let q = parse(
+            &pairs(Some("GT_INNER_ex:temp=4.5&EXISTS_SENSORREPORT_y:z")).unwrap(),
+            &ext,
+        )
+        .unwrap();
         assert_eq!(
             q.conditions,
             [
@@ -680,8 +712,7 @@ mod tests {
 
     #[test]
     fn match_parameters_search_their_roles() {
-        let Condition::Epcs { roles, keys } =
-            one("MATCH_epc=urn:epc:id:sgtin:0614141.107346.2018")
+        let Condition::Epcs { roles, keys } = one("MATCH_epc=urn:epc:id:sgtin:0614141.107346.2018")
         else {
             panic!()
         };
@@ -709,7 +740,7 @@ mod tests {
         assert_eq!(
             err("GE_eventTime=2024-01-01"),
             "GE_eventTime=\"2024-01-01\": \"2024-01-01\" is not a date-time with a zone (RFC \
-             3339): the 'hour' component could not be parsed"
+             3339): the 'separator' component could not be parsed"
         );
         assert!(err("EQ_action=ADD|MOVE").starts_with("EQ_action=\"ADD|MOVE\""));
         assert!(err("perPage=0").starts_with("perPage=\"0\""));
@@ -737,11 +768,17 @@ mod tests {
     #[test]
     fn order_and_paging() {
         let q = parse_str("orderBy=eventTime&perPage=5").unwrap();
-        assert_eq!((q.order, q.descending, q.per_page), (Order::EventTime, true, 5));
+        assert_eq!(
+            (q.order, q.descending, q.per_page),
+            (Order::EventTime, true, 5)
+        );
         let q = parse_str("orderBy=recordTime&orderDirection=ASC").unwrap();
         assert_eq!((q.order, q.descending), (Order::RecordTime, false));
         let q = parse_str("").unwrap();
-        assert_eq!((q.order, q.descending, q.per_page), (Order::Capture, false, DEFAULT_PER_PAGE));
+        assert_eq!(
+            (q.order, q.descending, q.per_page),
+            (Order::Capture, false, DEFAULT_PER_PAGE)
+        );
     }
 
     #[test]

@@ -101,17 +101,27 @@ fn pattern(value: &str, rest: &str) -> Result<Vec<KeyMatch>, String> {
                 (cp, "*") if digits(cp) && (6..=12).contains(&cp.len()) => {
                     Ok(vec![range(&format!("{DL}414/{cp}"))?])
                 }
-                (cp, loc) if digits(cp) && (digits(loc) || loc.is_empty()) && cp.len() + loc.len() == 12 => {
+                (cp, loc)
+                    if digits(cp)
+                        && (digits(loc) || loc.is_empty())
+                        && cp.len() + loc.len() == 12 =>
+                {
                     let twelve = format!("{cp}{loc}");
                     let check = epcis::id::check_digit::check_digit(&twelve).map_err(|_| bad())?;
                     let key = format!("{DL}414/{twelve}{check}");
-                    Ok(vec![KeyMatch::Exact(key.clone()), range(&format!("{key}/"))?])
+                    Ok(vec![
+                        KeyMatch::Exact(key.clone()),
+                        range(&format!("{key}/"))?,
+                    ])
                 }
                 _ => Err(bad()),
             }
         }
         _ => match epcis::id::normalise(value) {
-            Some(key) => Ok(vec![KeyMatch::Exact(key.clone()), range(&format!("{key}/"))?]),
+            Some(key) => Ok(vec![
+                KeyMatch::Exact(key.clone()),
+                range(&format!("{key}/"))?,
+            ]),
             None => Err(format!(
                 "{value:?}: this EPC pattern is not supported (SGTIN, SSCC and SGLN patterns \
                  with any fields as *, other schemes with only the last field as *)"
@@ -137,10 +147,7 @@ mod tests {
     fn an_epc_matches_its_key_in_either_spelling() {
         let dl = "https://id.gs1.org/01/10614141073464/21/2018";
         for v in ["urn:epc:id:sgtin:0614141.107346.2018", dl] {
-            assert_eq!(
-                key_matches(v, false).unwrap(),
-                [KeyMatch::Exact(dl.into())]
-            );
+            assert_eq!(key_matches(v, false).unwrap(), [KeyMatch::Exact(dl.into())]);
         }
         assert_eq!(
             key_matches("urn:example:thing", false).unwrap(),
@@ -160,7 +167,10 @@ mod tests {
             key_matches(gtin, true).unwrap(),
             key_matches("urn:epc:idpat:sgtin:0614141.107346.*", true).unwrap()
         );
-        assert_eq!(key_matches(gtin, false).unwrap(), [KeyMatch::Exact(gtin.into())]);
+        assert_eq!(
+            key_matches(gtin, false).unwrap(),
+            [KeyMatch::Exact(gtin.into())]
+        );
     }
 
     #[test]

@@ -83,7 +83,12 @@ pub fn issue(key: &[u8], fingerprint: &[u8; 32], cursor: &Cursor, expires: i64) 
 }
 
 /// Checks and reads a token.
-pub fn open(key: &[u8], fingerprint: &[u8; 32], token: &str, now: i64) -> Result<Cursor, TokenError> {
+pub fn open(
+    key: &[u8],
+    fingerprint: &[u8; 32],
+    token: &str,
+    now: i64,
+) -> Result<Cursor, TokenError> {
     let data = unhex(token).ok_or(TokenError::Invalid)?;
     let split = data.len().checked_sub(MAC_LEN).ok_or(TokenError::Invalid)?;
     let (body, tag) = data.split_at(split);
@@ -105,8 +110,8 @@ pub fn open(key: &[u8], fingerprint: &[u8; 32], token: &str, now: i64) -> Result
     let returned = r.i64()?;
     let expires = r.i64()?;
     let len = u16::from_be_bytes(r.take(2)?.try_into().map_err(|_| TokenError::Invalid)?);
-    let last_value = String::from_utf8(r.take(usize::from(len))?.to_vec())
-        .map_err(|_| TokenError::Invalid)?;
+    let last_value =
+        String::from_utf8(r.take(usize::from(len))?.to_vec()).map_err(|_| TokenError::Invalid)?;
     if !r.0.is_empty() {
         return Err(TokenError::Invalid);
     }
@@ -147,14 +152,16 @@ pub fn hex(bytes: &[u8]) -> String {
     for b in bytes {
         for nibble in [b >> 4, b & 15] {
             // A nibble is below 16, so the look-up always finds a digit.
-            s.push(char::from(DIGITS.get(usize::from(nibble)).copied().unwrap_or(b'0')));
+            s.push(char::from(
+                DIGITS.get(usize::from(nibble)).copied().unwrap_or(b'0'),
+            ));
         }
     }
     s
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 || s.len() > 4096 {
+    if !s.len().is_multiple_of(2) || s.len() > 4096 {
         return None;
     }
     s.as_bytes()
@@ -199,10 +206,18 @@ mod tests {
             let mut bytes = t.clone().into_bytes();
             bytes[i] = if bytes[i] == b'0' { b'1' } else { b'0' };
             let altered = String::from_utf8(bytes).unwrap();
-            assert_eq!(open(KEY, &fp, &altered, 999), Err(TokenError::Invalid), "byte {i}");
+            assert_eq!(
+                open(KEY, &fp, &altered, 999),
+                Err(TokenError::Invalid),
+                "byte {i}"
+            );
         }
         for junk in ["", "zz", "00", &t[..t.len() - 2], &format!("{t}00")] {
-            assert_eq!(open(KEY, &fp, junk, 999), Err(TokenError::Invalid), "{junk}");
+            assert_eq!(
+                open(KEY, &fp, junk, 999),
+                Err(TokenError::Invalid),
+                "{junk}"
+            );
         }
     }
 }

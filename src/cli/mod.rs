@@ -4,6 +4,7 @@
 //! command could not run (bad arguments, unreadable file, unreachable database).
 
 mod audit_cmd;
+mod capture_cmd;
 mod epcis_cmd;
 mod fixtures_cmd;
 mod partners_cmd;
@@ -54,6 +55,13 @@ enum Command {
     /// Generate demo and test data: a DSCSA supply chain as EPCIS documents.
     #[command(subcommand)]
     Fixtures(fixtures_cmd::FixturesCommand),
+    /// Import EPCIS documents into the repository as the home organisation.
+    ///
+    /// Each file is one transaction: all of its events or none (unless --proceed). Events
+    /// already stored are counted as duplicates and change nothing; business-rule anomalies
+    /// are recorded with the event (or refused with --strict). Prints a line per file and a
+    /// summary. Exit 0 when every file was captured, 1 when a file was refused.
+    Capture(capture_cmd::CaptureArgs),
     /// Work with EPCIS documents offline: hash, validate, convert.
     #[command(subcommand)]
     Epcis(epcis_cmd::EpcisCommand),
@@ -129,6 +137,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Pki(cmd) => pki_cmd::run(cmd),
         Command::Audit(cmd) => runtime()?.block_on(audit_cmd::run(cmd)),
         Command::Fixtures(cmd) => fixtures_cmd::run(cmd),
+        Command::Capture(args) => runtime()?.block_on(capture_cmd::run(args)),
     }
 }
 

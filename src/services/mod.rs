@@ -8,6 +8,7 @@
 //! with [`record`], in a transaction of their own.
 
 pub mod audit;
+pub mod capture;
 pub mod principals;
 pub mod query;
 

@@ -14,6 +14,7 @@
 //! so a service can make several calls, and later its audit record, in one transaction.
 
 pub mod audit;
+pub mod capture;
 pub mod masterdata;
 pub mod principals;
 pub mod query;
@@ -153,6 +154,16 @@ impl Db {
     /// Starts a transaction.
     pub async fn begin(&self) -> Result<Transaction<'static, sqlx::Any>, StorageError> {
         Ok(self.pool.begin().await?)
+    }
+
+    /// Starts a transaction that will write. SQLite takes the write lock at once (`BEGIN
+    /// IMMEDIATE`): a deferred transaction that reads first and writes later can fail with
+    /// "database is locked" when another writer got in between, without waiting.
+    pub async fn begin_write(&self) -> Result<Transaction<'static, sqlx::Any>, StorageError> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
     }
 
     /// One round trip, for readiness.

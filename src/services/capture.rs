@@ -1,0 +1,761 @@
+//! Capture: an EPCIS document (1.2 XML, 2.0 XML or JSON-LD) into the repository, exactly once,
+//! atomically, with the serial ledger, master data and DSCSA statement updated in the same
+//! transaction, and its audit record beside them.
+//!
+//! The document is decoded on a blocking thread and streamed to the writer one event at a
+//! time through a bounded channel: memory stays bounded by one event (plus the original bytes,
+//! which are stored for audit), and decoding overlaps with the database work.
+//!
+//! Rules:
+//! - **Idempotent** on the CBV 2.0 hash ID: an event stored before is counted as a duplicate
+//!   and changes nothing. An error declaration (same hash as the event it declares) is stored
+//!   beside that event; the same declaration twice is a duplicate.
+//! - **Error behaviour** (`GS1-Capture-Error-Behaviour`): `rollback` (default) stores all
+//!   events or none. `proceed` skips an event the server refuses (a time it cannot read, an
+//!   anomaly in strict mode) and stores the rest. A document that does not decode is refused
+//!   whole in both modes: past a syntax error nothing can be trusted.
+//! - **Anomalies** (packing or shipping a serial never commissioned here, commissioning twice,
+//!   shipping what is decommissioned, destroyed or dispensed, unpacking what is not inside) are
+//!   recorded with the event; the partner's data is never dropped. `strict` refuses the event
+//!   instead.
+
+use std::fmt::Write as _;
+
+use epcis::model::{Action, Document, Event, EventKind, Header, Vocabulary};
+use epcis::{DecodeError, Limits};
+use serde::Serialize;
+use sha2::{Digest as _, Sha256};
+use sqlx::{AnyConnection, Connection as _};
+use tokio::sync::mpsc;
+
+use crate::audit::record::hex;
+use crate::services::{Actor, audit_seam};
+use crate::storage::capture::{self as store, EventRow, LedgerChange};
+use crate::storage::{Backend, Db, StorageError, now_text};
+use crate::stored::{self, EpcRole, epc_key};
+
+/// The `captured_by` of what the home organisation imports on the command line: not a valid
+/// principal id, so no partner can be mistaken for it.
+pub const HOME: &str = "(home)";
+
+/// What to do when an event is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ErrorBehaviour {
+    /// All events or none (the standard's default).
+    #[default]
+    Rollback,
+    /// Store the events that can be stored.
+    Proceed,
+}
+
+impl ErrorBehaviour {
+    /// The header value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Rollback => "rollback",
+            Self::Proceed => "proceed",
+        }
+    }
+
+    /// Parses the header value (case-insensitive).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "rollback" => Some(Self::Rollback),
+            "proceed" => Some(Self::Proceed),
+            _ => None,
+        }
+    }
+}
+
+/// How to capture.
+#[derive(Debug, Clone, Default)]
+pub struct CaptureOptions {
+    /// Rollback or proceed.
+    pub behaviour: ErrorBehaviour,
+    /// Refuse events with business-rule anomalies instead of recording them.
+    pub strict: bool,
+    /// Decoder limits (size, depth, events, EPCs per event).
+    pub limits: Limits,
+}
+
+/// Why an event or the document was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Refusal {
+    /// The event's position in the document (0-based), when one event is at fault.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_index: Option<u64>,
+    /// `ValidationException` or `CaptureLimitExceededException`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// What is wrong, where.
+    pub detail: String,
+}
+
+/// The outcome of a capture that committed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CaptureReport {
+    /// The stored document.
+    pub document_id: i64,
+    /// Events in the document.
+    pub events: u64,
+    /// Events (and error declarations) stored by this capture.
+    pub new: u64,
+    /// Events already stored.
+    pub duplicates: u64,
+    /// Anomalies recorded.
+    pub anomalies: u64,
+    /// Events skipped under `proceed`.
+    pub refused: Vec<Refusal>,
+}
+
+/// Why nothing was stored.
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureError {
+    /// The document or one of its events is refused (under `rollback`, or a decode error).
+    #[error("{}", .0.first().map_or("refused", |r| r.detail.as_str()))]
+    Refused(Vec<Refusal>),
+    /// The database failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+impl From<sqlx::Error> for CaptureError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Storage(e.into())
+    }
+}
+
+fn decode_refusal(e: &DecodeError) -> Refusal {
+    let kind = if matches!(e.problem, epcis::Problem::Limit { .. }) {
+        "CaptureLimitExceededException"
+    } else {
+        "ValidationException"
+    };
+    Refusal {
+        event_index: None,
+        kind,
+        detail: e.to_string(),
+    }
+}
+
+enum Item {
+    Event(Box<Event>, String),
+    End(Result<Box<Document>, DecodeError>),
+}
+
+/// Captures `bytes` as `captured_by` (a principal id, or [`HOME`]), on behalf of `actor`.
+pub async fn capture(
+    db: &Db,
+    actor: &Actor,
+    captured_by: &str,
+    bytes: bytes::Bytes,
+    content_type: &str,
+    options: &CaptureOptions,
+) -> Result<CaptureReport, CaptureError> {
+    let (tx_items, mut rx_items) = mpsc::channel::<Item>(64);
+    let limits = options.limits.clone();
+    let input = bytes.clone();
+    let decoder = tokio::task::spawn_blocking(move || {
+        let result = epcis::decode_stream(&input[..], &limits, |head, event| {
+            let hash = epcis::event_hash_id_ignoring(&event, &head.hash_ignore);
+            // The receiver only goes away when the writer gave up; stop decoding then.
+            tx_items
+                .blocking_send(Item::Event(Box::new(event), hash))
+                .map_err(|_| {
+                    DecodeError::new(
+                        epcis::Position::Document,
+                        epcis::Problem::Io("capture abandoned".into()),
+                    )
+                })
+        });
+        let _ = tx_items.blocking_send(Item::End(result.map(Box::new)));
+    });
+
+    let mut tx = db.begin_write().await?;
+    let received_at = now_text();
+    let record_time = stored::micros(&received_at).unwrap_or(0);
+    let sha = hex(&Sha256::digest(&bytes));
+    let document_id = store::insert_document(
+        &mut tx,
+        &sha,
+        content_type,
+        &bytes,
+        captured_by,
+        &received_at,
+    )
+    .await?;
+    let mut writer = Writer {
+        backend: db.backend(),
+        captured_by,
+        document_id,
+        record_time,
+        strict: options.strict,
+        report: CaptureReport {
+            document_id,
+            ..CaptureReport::default()
+        },
+    };
+    let mut head = None;
+    while let Some(item) = rx_items.recv().await {
+        match item {
+            Item::Event(event, hash) => {
+                let index = writer.report.events;
+                writer.report.events += 1;
+                let outcome = match options.behaviour {
+                    ErrorBehaviour::Rollback => writer.event(&mut tx, &event, &hash).await,
+                    ErrorBehaviour::Proceed => {
+                        let mut savepoint = tx.begin().await?;
+                        let outcome = writer.event(&mut savepoint, &event, &hash).await;
+                        if outcome.is_ok() {
+                            savepoint.commit().await?;
+                        }
+                        outcome
+                    }
+                };
+                match outcome {
+                    Ok(()) => {}
+                    Err(Skip::Refused(detail)) => {
+                        let refusal = Refusal {
+                            event_index: Some(index),
+                            kind: "ValidationException",
+                            detail: format!(
+                                "event {} ({}): {detail}",
+                                index + 1,
+                                event.kind.name()
+                            ),
+                        };
+                        if options.behaviour == ErrorBehaviour::Rollback {
+                            drop(rx_items);
+                            let _ = decoder.await;
+                            return Err(CaptureError::Refused(vec![refusal]));
+                        }
+                        writer.report.refused.push(refusal);
+                    }
+                    Err(Skip::Storage(e)) => {
+                        drop(rx_items);
+                        let _ = decoder.await;
+                        return Err(e.into());
+                    }
+                }
+            }
+            Item::End(Ok(doc)) => head = Some(doc),
+            Item::End(Err(e)) => {
+                drop(rx_items);
+                let _ = decoder.await;
+                return Err(CaptureError::Refused(vec![decode_refusal(&e)]));
+            }
+        }
+    }
+    let _ = decoder.await;
+    let Some(head) = head else {
+        return Err(CaptureError::Refused(vec![Refusal {
+            event_index: None,
+            kind: "ValidationException",
+            detail: "the document ended before it was complete".into(),
+        }]));
+    };
+    header(
+        &mut tx,
+        &head.header,
+        captured_by,
+        document_id,
+        &received_at,
+    )
+    .await?;
+    let r = &writer.report;
+    let subject = format!(
+        "document {sha}: {} events, {} new, {} duplicates, {} anomalies, {} refused",
+        r.events,
+        r.new,
+        r.duplicates,
+        r.anomalies,
+        r.refused.len()
+    );
+    audit_seam(&mut tx, actor, "epcis.capture", &subject).await?;
+    tx.commit().await?;
+    Ok(writer.report)
+}
+
+enum Skip {
+    Refused(String),
+    Storage(StorageError),
+}
+
+impl From<StorageError> for Skip {
+    fn from(e: StorageError) -> Self {
+        Self::Storage(e)
+    }
+}
+
+struct Writer<'a> {
+    backend: Backend,
+    captured_by: &'a str,
+    document_id: i64,
+    record_time: i64,
+    strict: bool,
+    report: CaptureReport,
+}
+
+const OWNING_PARTY: &str = "urn:epcglobal:cbv:sdt:owning_party";
+const CBVMDA: &str = "urn:epcglobal:cbv:mda";
+
+fn keys_json<'e>(epcs: impl IntoIterator<Item = &'e String>) -> String {
+    let keys: Vec<String> = epcs.into_iter().map(|e| epc_key(e)).collect();
+    serde_json::to_string(&keys).unwrap_or_else(|_| "[]".into())
+}
+
+impl Writer<'_> {
+    async fn event(&mut self, conn: &mut AnyConnection, e: &Event, hash: &str) -> Result<(), Skip> {
+        let event_time =
+            stored::micros(&e.event_time).map_err(|m| Skip::Refused(format!("eventTime: {m}")))?;
+        let body = stored::body(e);
+        if let Some(decl) = &e.error_declaration {
+            let declaration_time = stored::micros(&decl.declaration_time)
+                .map_err(|m| Skip::Refused(format!("errorDeclaration/declarationTime: {m}")))?;
+            if let Some(original) = store::find_event(conn, hash, e.event_id.as_deref()).await? {
+                let body_sha = hex(&Sha256::digest(body.as_bytes()));
+                let row = store::DeclarationRow {
+                    event: original,
+                    declaration_time,
+                    reason: decl.reason.as_deref(),
+                    body: &body,
+                    body_sha256: &body_sha,
+                    captured_by: self.captured_by,
+                    document_id: self.document_id,
+                    record_time: self.record_time,
+                    corrective: &decl.corrective_event_ids,
+                };
+                if store::insert_error_declaration(conn, &row).await? {
+                    self.report.new += 1;
+                } else {
+                    self.report.duplicates += 1;
+                }
+                return Ok(());
+            }
+        }
+        let read_point = e.read_point.as_ref().map(|l| epc_key(&l.id));
+        let biz_location = e.biz_location.as_ref().map(|l| epc_key(&l.id));
+        let row = EventRow {
+            hash_id: hash,
+            event_id: e.event_id.as_deref().unwrap_or(hash),
+            event_type: e.kind.name(),
+            action: e.action.map(Action::as_str),
+            event_time,
+            record_time: self.record_time,
+            biz_step: e.biz_step.as_deref(),
+            disposition: e.disposition.as_deref(),
+            read_point: read_point.as_deref(),
+            biz_location: biz_location.as_deref(),
+            transformation_id: e.transformation_id.as_deref(),
+            captured_by: self.captured_by,
+            document_id: self.document_id,
+            body: &body,
+        };
+        let Some(id) = store::insert_event(conn, &row).await? else {
+            self.report.duplicates += 1;
+            return Ok(());
+        };
+        self.report.new += 1;
+        self.query_rows(conn, id, e).await?;
+        if let Some(decl) = &e.error_declaration {
+            // Declared erroneous on arrival, with no original here: keep it beside itself, and
+            // let it change nothing in the ledger.
+            let body_sha = hex(&Sha256::digest(body.as_bytes()));
+            let declaration_time = stored::micros(&decl.declaration_time).unwrap_or(event_time);
+            let row = store::DeclarationRow {
+                event: id,
+                declaration_time,
+                reason: decl.reason.as_deref(),
+                body: &body,
+                body_sha256: &body_sha,
+                captured_by: self.captured_by,
+                document_id: self.document_id,
+                record_time: self.record_time,
+                corrective: &decl.corrective_event_ids,
+            };
+            store::insert_error_declaration(conn, &row).await?;
+            return Ok(());
+        }
+        let owner = e
+            .destinations
+            .iter()
+            .chain(&e.sources)
+            .find(|p| p.kind == OWNING_PARTY)
+            .map(|p| epc_key(&p.id));
+        let change = LedgerChange {
+            event: id,
+            time: event_time,
+            biz_step: e.biz_step.as_deref(),
+            disposition: e.disposition.as_deref(),
+            owner: owner.as_deref(),
+            location: biz_location.as_deref(),
+            state: state_after(e),
+            recalled: e
+                .disposition
+                .as_deref()
+                .is_some_and(|d| d.ends_with(":disp:recalled")),
+        };
+        self.ledger(conn, e, &change).await
+    }
+
+    async fn query_rows(&self, conn: &mut AnyConnection, id: i64, e: &Event) -> Result<(), Skip> {
+        let lists = [
+            (EpcRole::Epc, &e.epc_list),
+            (EpcRole::Child, &e.child_epcs),
+            (EpcRole::Input, &e.input_epc_list),
+            (EpcRole::Output, &e.output_epc_list),
+        ];
+        for (role, list) in lists {
+            if !list.is_empty() {
+                store::insert_epcs(conn, self.backend, id, role.as_str(), &keys_json(list)).await?;
+            }
+        }
+        if let Some(parent) = &e.parent_id {
+            let keys = keys_json([parent]);
+            store::insert_epcs(conn, self.backend, id, EpcRole::Parent.as_str(), &keys).await?;
+        }
+        let quantities = [
+            (EpcRole::Epc, &e.quantity_list),
+            (EpcRole::Child, &e.child_quantity_list),
+            (EpcRole::Input, &e.input_quantity_list),
+            (EpcRole::Output, &e.output_quantity_list),
+        ];
+        for (role, list) in quantities {
+            for q in list {
+                let amount = q
+                    .quantity
+                    .as_deref()
+                    .and_then(|s| s.trim().parse::<f64>().ok());
+                let class = epc_key(&q.epc_class);
+                store::insert_class(conn, id, role.as_str(), &class, amount, q.uom.as_deref())
+                    .await?;
+            }
+        }
+        for bt in &e.biz_transactions {
+            store::insert_biz_transaction(conn, id, bt.kind.as_deref().unwrap_or(""), &bt.id)
+                .await?;
+        }
+        for (direction, list) in [("source", &e.sources), ("destination", &e.destinations)] {
+            for p in list {
+                let gln = stored::gln_of(&p.id);
+                store::insert_party(
+                    conn,
+                    id,
+                    direction,
+                    &p.kind,
+                    &epc_key(&p.id),
+                    gln.as_deref(),
+                )
+                .await?;
+            }
+        }
+        for f in stored::fields(e) {
+            store::insert_field(conn, id, &f).await?;
+        }
+        Ok(())
+    }
+
+    async fn ledger(
+        &mut self,
+        conn: &mut AnyConnection,
+        e: &Event,
+        c: &LedgerChange<'_>,
+    ) -> Result<(), Skip> {
+        let b = self.backend;
+        match (e.kind, e.action) {
+            (EventKind::Object, Some(Action::Add)) if !e.epc_list.is_empty() => {
+                let keys = keys_json(&e.epc_list);
+                let twice = store::already_commissioned(conn, b, &keys).await?;
+                self.anomalies(conn, c.event, &twice, "commissioned_twice", |epc| {
+                    format!("{epc} was already commissioned; the first commissioning stands")
+                })
+                .await?;
+                let (lot, expiry) = lot_and_expiry(e);
+                store::commission(conn, b, &keys, lot, expiry, c).await?;
+            }
+            (EventKind::Object | EventKind::Transaction, _) if !e.epc_list.is_empty() => {
+                let mut all: Vec<&String> = e.epc_list.iter().collect();
+                all.extend(&e.parent_id);
+                let keys = keys_json(all);
+                self.require_commissioned(conn, c.event, &keys, e).await?;
+                if is_shipping(e) {
+                    let inactive = store::inactive(conn, b, &keys).await?;
+                    self.anomalies(conn, c.event, &inactive, "inactive_shipped", |epc| {
+                        format!("{epc} is shipped but was decommissioned, destroyed or dispensed")
+                    })
+                    .await?;
+                }
+                store::observe(conn, b, &keys, c).await?;
+            }
+            (EventKind::Aggregation, Some(Action::Add)) => {
+                let Some(parent) = &e.parent_id else {
+                    return Ok(());
+                };
+                let parent = epc_key(parent);
+                let children = keys_json(&e.child_epcs);
+                self.require_commissioned(conn, c.event, &children, e)
+                    .await?;
+                store::ensure_known(conn, b, &keys_json([&parent]), c.event, c.time).await?;
+                store::pack(conn, b, &parent, &children, c).await?;
+            }
+            (EventKind::Aggregation, Some(Action::Delete)) => {
+                let Some(parent) = &e.parent_id else {
+                    return Ok(());
+                };
+                let parent = epc_key(parent);
+                let children: Vec<String> = if e.child_epcs.is_empty() {
+                    store::children_of(conn, &parent).await?
+                } else {
+                    e.child_epcs.iter().map(|c| epc_key(c)).collect()
+                };
+                let json = serde_json::to_string(&children).unwrap_or_else(|_| "[]".into());
+                let outside = store::not_inside(conn, b, &parent, &json).await?;
+                self.anomalies(conn, c.event, &outside, "not_inside", |epc| {
+                    format!("{epc} is unpacked from {parent} but is not inside it")
+                })
+                .await?;
+                store::unpack(conn, b, &parent, &children, c).await?;
+            }
+            (EventKind::Aggregation, _) => {
+                let mut all: Vec<&String> = e.child_epcs.iter().collect();
+                all.extend(&e.parent_id);
+                let keys = keys_json(all);
+                self.require_commissioned(conn, c.event, &keys, e).await?;
+                store::observe(conn, b, &keys, c).await?;
+            }
+            (EventKind::Object, _) if c.recalled => {
+                for q in &e.quantity_list {
+                    if let Some((gtin, lot)) = gtin_and_lot(&epc_key(&q.epc_class)) {
+                        store::recall_lot(conn, gtin, lot).await?;
+                    }
+                }
+            }
+            (EventKind::Transformation, _) => {
+                if !e.input_epc_list.is_empty() {
+                    let keys = keys_json(&e.input_epc_list);
+                    self.require_commissioned(conn, c.event, &keys, e).await?;
+                    store::observe(conn, b, &keys, c).await?;
+                }
+                if !e.output_epc_list.is_empty() {
+                    let (lot, expiry) = lot_and_expiry(e);
+                    let keys = keys_json(&e.output_epc_list);
+                    store::commission(conn, b, &keys, lot, expiry, c).await?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Records `not_commissioned` anomalies for `keys` never commissioned here, and gives them
+    /// ledger rows so what happens to them next is still tracked.
+    async fn require_commissioned(
+        &mut self,
+        conn: &mut AnyConnection,
+        event: i64,
+        keys: &str,
+        e: &Event,
+    ) -> Result<(), Skip> {
+        let missing = store::not_commissioned(conn, self.backend, keys).await?;
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let what = match (e.kind, e.action) {
+            (EventKind::Aggregation, Some(Action::Add)) => "packed",
+            _ if is_shipping(e) => "shipped",
+            _ => "named in an event",
+        };
+        self.anomalies(conn, event, &missing, "not_commissioned", |epc| {
+            format!("{epc} is {what} but was never commissioned in this repository")
+        })
+        .await?;
+        let json = serde_json::to_string(&missing).unwrap_or_else(|_| "[]".into());
+        let time = stored::micros(&e.event_time).unwrap_or(0);
+        store::ensure_known(conn, self.backend, &json, event, time).await?;
+        Ok(())
+    }
+
+    async fn anomalies(
+        &mut self,
+        conn: &mut AnyConnection,
+        event: i64,
+        epcs: &[String],
+        kind: &str,
+        detail: impl Fn(&str) -> String,
+    ) -> Result<(), Skip> {
+        if epcs.is_empty() {
+            return Ok(());
+        }
+        if self.strict {
+            let mut text = format!("{kind}: {}", detail(&epcs[..1].concat()));
+            if epcs.len() > 1 {
+                let _ = write!(text, " (and {} more)", epcs.len() - 1);
+            }
+            return Err(Skip::Refused(format!(
+                "strict capture refuses anomalies: {text}"
+            )));
+        }
+        for epc in epcs {
+            store::insert_anomaly(conn, event, Some(epc), kind, &detail(epc)).await?;
+        }
+        self.report.anomalies += epcs.len() as u64;
+        Ok(())
+    }
+}
+
+fn is_shipping(e: &Event) -> bool {
+    e.biz_step
+        .as_deref()
+        .is_some_and(|s| s.ends_with(":bizstep:shipping"))
+}
+
+/// The ledger state an event leaves its objects in, if it changes it.
+fn state_after(e: &Event) -> Option<&'static str> {
+    let step = e.biz_step.as_deref().unwrap_or("");
+    let disp = e.disposition.as_deref().unwrap_or("");
+    if step.ends_with(":bizstep:destroying") || disp.ends_with(":disp:destroyed") {
+        Some("destroyed")
+    } else if step.ends_with(":bizstep:dispensing") || disp.ends_with(":disp:dispensed") {
+        Some("dispensed")
+    } else if step.ends_with(":bizstep:decommissioning")
+        || (e.kind == EventKind::Object && e.action == Some(Action::Delete))
+    {
+        Some("decommissioned")
+    } else {
+        None
+    }
+}
+
+/// GTIN and lot of a canonical LGTIN class key (`https://id.gs1.org/01/{gtin}/10/{lot}`).
+fn gtin_and_lot(key: &str) -> Option<(&str, &str)> {
+    let rest = key.strip_prefix("https://id.gs1.org/01/")?;
+    let (gtin, lot) = rest.split_once("/10/")?;
+    (gtin.len() == 14 && !lot.is_empty() && !lot.contains('/')).then_some((gtin, lot))
+}
+
+fn lot_and_expiry(e: &Event) -> (Option<&str>, Option<&str>) {
+    (
+        e.ilmd_value(CBVMDA, "lotNumber"),
+        e.ilmd_value(CBVMDA, "itemExpirationDate"),
+    )
+}
+
+/// Stores the header's master data and DSCSA transaction statement.
+async fn header(
+    conn: &mut AnyConnection,
+    h: &Header,
+    captured_by: &str,
+    document_id: i64,
+    now: &str,
+) -> Result<(), StorageError> {
+    for vocabulary in &h.master_data {
+        if vocabulary.kind.ends_with("EPCClass") {
+            products(conn, vocabulary, captured_by, document_id, now).await?;
+        } else if vocabulary.kind.ends_with("Location") || vocabulary.kind.ends_with("ReadPoint") {
+            locations(conn, vocabulary, captured_by, document_id, now).await?;
+        }
+    }
+    if let Some(s) = &h.transaction_statement {
+        let statement = serde_json::json!({
+            "affirmTransactionStatement": s.affirm,
+            "legalNotice": s.legal_notice,
+            "other": s.extra.iter().map(element_json).collect::<Vec<_>>(),
+        })
+        .to_string();
+        store::insert_statement(
+            conn,
+            document_id,
+            s.affirm.as_deref(),
+            s.legal_notice.as_deref(),
+            &statement,
+            captured_by,
+            now,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+fn element_json(e: &epcis::model::Element) -> serde_json::Value {
+    serde_json::json!({
+        "namespace": e.namespace,
+        "name": e.name,
+        "text": e.text,
+        "children": e.children.iter().map(element_json).collect::<Vec<_>>(),
+    })
+}
+
+fn attributes_json(v: &epcis::model::VocabularyElement) -> String {
+    let list: Vec<serde_json::Value> = v
+        .attributes
+        .iter()
+        .map(|a| {
+            if a.children.is_empty() {
+                serde_json::json!({"id": a.id, "value": a.value})
+            } else {
+                serde_json::json!({"id": a.id, "value": a.value,
+                    "children": a.children.iter().map(element_json).collect::<Vec<_>>()})
+            }
+        })
+        .collect();
+    serde_json::Value::Array(list).to_string()
+}
+
+async fn products(
+    conn: &mut AnyConnection,
+    vocabulary: &Vocabulary,
+    captured_by: &str,
+    document_id: i64,
+    now: &str,
+) -> Result<(), StorageError> {
+    for v in &vocabulary.elements {
+        let key = epc_key(&v.id);
+        let gtin = key
+            .strip_prefix("https://id.gs1.org/01/")
+            .and_then(|rest| rest.get(..14));
+        let ndc = v
+            .attribute("additionalTradeItemIdentificationTypeCode")
+            .filter(|t| t.to_ascii_uppercase().contains("NDC"))
+            .and_then(|_| v.attribute("additionalTradeItemIdentification"))
+            .map(|n| n.chars().filter(char::is_ascii_digit).collect::<String>());
+        let attributes = attributes_json(v);
+        let non_empty = |name: &str| v.attribute(name).filter(|s| !s.is_empty());
+        let row = store::ProductRow {
+            class_id: &v.id,
+            gtin,
+            ndc: ndc.as_deref(),
+            name: non_empty("regulatedProductName"),
+            dosage_form: non_empty("dosageFormType"),
+            strength: non_empty("strengthDescription"),
+            net_content: non_empty("netContentDescription"),
+            manufacturer: non_empty("manufacturerOfTradeItemPartyName"),
+            attributes: &attributes,
+        };
+        store::insert_product(conn, &row, document_id, captured_by, now).await?;
+    }
+    Ok(())
+}
+
+async fn locations(
+    conn: &mut AnyConnection,
+    vocabulary: &Vocabulary,
+    captured_by: &str,
+    document_id: i64,
+    now: &str,
+) -> Result<(), StorageError> {
+    for v in &vocabulary.elements {
+        let gln = stored::gln_of(&v.id);
+        let attributes = attributes_json(v);
+        let children = serde_json::to_string(&v.children).unwrap_or_else(|_| "[]".into());
+        let child_keys: Vec<String> = v.children.iter().map(|c| epc_key(c)).collect();
+        let row = store::LocationRow {
+            location_id: &v.id,
+            gln: gln.as_deref(),
+            name: v.attribute("name").filter(|s| !s.is_empty()),
+            attributes: &attributes,
+            children: &children,
+        };
+        store::insert_location(conn, &row, &child_keys, document_id, captured_by, now).await?;
+    }
+    Ok(())
+}

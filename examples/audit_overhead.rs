@@ -72,6 +72,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             db: app.db().clone(),
             tls: Arc::clone(app.tls()),
             audit_public_key: *app.audit_public_key(),
+            capture: Default::default(),
         };
         let routers = [
             (

@@ -246,6 +246,7 @@ fn main() {
             audit_public_key: dscsa_exchange::audit::CheckpointKey::generate()
                 .expect("key")
                 .public(),
+            capture: Default::default(),
         };
         tokio::spawn(serve_plaintext(plain, state, identity));
         (app, plain_addr, cert, ca)

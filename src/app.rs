@@ -114,6 +114,20 @@ impl Application {
         let db = Db::connect(&config.database_url, config.max_connections).await?;
         let applied = db.migrate().await?;
         tracing::info!(backend = db.backend().as_str(), url = %config.database_url, applied, "database ready");
+        {
+            let mut conn = db.pool().acquire().await.map_err(StorageError::from)?;
+            let interrupted = crate::storage::capture::fail_interrupted_jobs(
+                &mut conn,
+                &crate::storage::now_text(),
+            )
+            .await?;
+            if interrupted > 0 {
+                tracing::warn!(
+                    interrupted,
+                    "capture jobs left running by the previous process marked failed"
+                );
+            }
+        }
         let tls = Arc::new(ServerTls::load(config.tls_files.clone())?);
         let audit_key = load_audit_key(&config.audit)?;
 
@@ -134,6 +148,7 @@ impl Application {
             db: db.clone(),
             tls: Arc::clone(&tls),
             audit_public_key,
+            capture: config.capture.clone(),
         });
         let mut tasks = vec![tokio::spawn(crate::tls_listener::serve(
             partner,

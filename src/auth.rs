@@ -30,6 +30,8 @@ pub struct AppState {
     pub tls: Arc<ServerTls>,
     /// The public key audit checkpoints must be signed with (`GET /audit/verify`).
     pub audit_public_key: ed25519_dalek::VerifyingKey,
+    /// Capture limits and mode.
+    pub capture: crate::config::CaptureSettings,
 }
 
 /// A permission a handler needs, as a type.

@@ -43,6 +43,31 @@ pub struct Settings {
     pub shutdown: ShutdownSettings,
     /// The audit trail's checkpoint signing.
     pub audit: AuditSettings,
+    /// EPCIS capture limits and mode.
+    pub capture: CaptureSettings,
+}
+
+/// `[capture]`: what `POST /epcis/capture` and `POST /epcis/events` accept. Advertised to
+/// partners in the `GS1-EPCIS-Capture-Limit` and `GS1-EPCIS-Capture-File-Size-Limit` headers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CaptureSettings {
+    /// Largest document in bytes (larger: 413).
+    pub max_document_bytes: u64,
+    /// Most events in one document (more: 413).
+    pub max_events: u64,
+    /// Refuse events with business-rule anomalies instead of recording them.
+    pub strict: bool,
+}
+
+impl Default for CaptureSettings {
+    fn default() -> Self {
+        Self {
+            max_document_bytes: 128 << 20,
+            max_events: 500_000,
+            strict: false,
+        }
+    }
 }
 
 /// `[audit]`.
@@ -79,6 +104,7 @@ impl Default for Settings {
             tls: TlsSettings::default(),
             shutdown: ShutdownSettings::default(),
             audit: AuditSettings::default(),
+            capture: CaptureSettings::default(),
         }
     }
 }
@@ -370,8 +396,14 @@ impl Settings {
             checkpoint_every: self.audit.checkpoint_every,
             checkpoint_interval: Duration::from_secs(self.audit.checkpoint_interval_secs),
         };
+        if self.capture.max_document_bytes == 0 || self.capture.max_events == 0 {
+            return Err(ConfigError::Invalid(
+                "capture.max_document_bytes and capture.max_events must be at least 1".into(),
+            ));
+        }
         Ok(Config {
             audit,
+            capture: self.capture,
             database_url,
             max_connections: self.database.max_connections,
             partner_addr: self.partner_listener.addr,
@@ -466,6 +498,8 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// Audit checkpoint signing.
     pub audit: AuditConfig,
+    /// Capture limits and mode.
+    pub capture: CaptureSettings,
 }
 
 /// The resolved `[audit]` settings.
@@ -512,6 +546,7 @@ impl Config {
                 checkpoint_every: self.audit.checkpoint_every,
                 checkpoint_interval_secs: self.audit.checkpoint_interval.as_secs(),
             },
+            capture: self.capture.clone(),
         };
         toml::to_string_pretty(&effective)
             .unwrap_or_else(|e| format!("# cannot print the configuration: {e}\n"))

@@ -134,10 +134,16 @@ impl IntoResponse for ApiError {
             HeaderValue::from_static("application/problem+json"),
         );
         if let Some(cause) = self.internal {
-            response.extensions_mut().insert(InternalCause(cause));
+            attach_internal_cause(&mut response, cause);
         }
         response
     }
+}
+
+/// Attaches the internal cause of a 5xx to `response`, for [`log_server_errors`] to log once;
+/// it never reaches the body.
+pub fn attach_internal_cause(response: &mut Response, cause: String) {
+    response.extensions_mut().insert(InternalCause(cause));
 }
 
 /// Logs the internal cause of 5xx responses at `error`, once, inside the request span.

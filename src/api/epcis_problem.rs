@@ -1,137 +1,168 @@
-//! RFC 7807 problem details with the `epcisException:` types of the EPCIS 2.0 REST binding
-//! (`../shared/reference/epcis.md` §3.1), for the `/epcis` routes. Authentication and
-//! authorisation refusals keep the server-wide `urn:dscsa:problem:` bodies of `crate::error`:
-//! they happen before any EPCIS semantics.
+//! EPCIS 2.0 errors: RFC 7807 problem details whose `type` is one of the standard's
+//! `epcisException:` names (`../shared/reference/epcis.md` §3.1), and the version headers every
+//! `/epcis` answer carries.
 //!
-//! A 5xx carries a generic detail; its cause is logged here, once, inside the request span.
+//! Authentication and authorisation failures keep the server-wide `urn:dscsa:problem:` codes
+//! of [`crate::error`]: they happen before any EPCIS handler runs.
 
 use axum::Json;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-/// The exception types of the standard that this server answers with.
+/// The standard's exception types used by this server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EpcisException {
-    /// The server failed (500).
-    ImplementationException,
-    /// No such resource, or not visible to the caller (404).
-    NoSuchResourceException,
-    /// No acceptable representation (406).
-    NotAcceptableException,
-    /// A query parameter is unknown or malformed (400).
-    QueryParameterException,
-    /// More results than the client's `maxEventCount` (413).
-    QueryTooLargeException,
+    /// The document or event is not valid.
+    Validation,
+    /// A capture limit (size, event count) is exceeded.
+    CaptureLimitExceeded,
+    /// A query parameter is unknown or has a bad value.
+    QueryParameter,
+    /// The query is valid but the server will not run it (too broad).
+    QueryTooComplex,
+    /// The result exceeds `maxEventCount`.
+    QueryTooLarge,
+    /// No such resource (or the caller may not see it).
+    NoSuchResource,
+    /// The resource exists already.
+    ResourceAlreadyExists,
+    /// The requested representation is not available.
+    NotAcceptable,
+    /// The body's media type is not supported.
+    UnsupportedMediaType,
+    /// The server failed.
+    Implementation,
 }
 
 impl EpcisException {
-    /// The name after `epcisException:`.
-    pub fn name(self) -> &'static str {
+    /// The `type` value.
+    pub fn type_uri(self) -> &'static str {
         match self {
-            Self::ImplementationException => "ImplementationException",
-            Self::NoSuchResourceException => "NoSuchResourceException",
-            Self::NotAcceptableException => "NotAcceptableException",
-            Self::QueryParameterException => "QueryParameterException",
-            Self::QueryTooLargeException => "QueryTooLargeException",
+            Self::Validation => "epcisException:ValidationException",
+            Self::CaptureLimitExceeded => "epcisException:CaptureLimitExceededException",
+            Self::QueryParameter => "epcisException:QueryParameterException",
+            Self::QueryTooComplex => "epcisException:QueryTooComplexException",
+            Self::QueryTooLarge => "epcisException:QueryTooLargeException",
+            Self::NoSuchResource => "epcisException:NoSuchResourceException",
+            Self::ResourceAlreadyExists => "epcisException:ResourceAlreadyExistsException",
+            Self::NotAcceptable => "epcisException:NotAcceptableException",
+            Self::UnsupportedMediaType => "epcisException:UnsupportedMediaTypeException",
+            Self::Implementation => "epcisException:ImplementationException",
         }
     }
 
-    /// The HTTP status the standard pairs with it.
-    pub fn status(self) -> StatusCode {
+    /// A short title.
+    pub fn title(self) -> &'static str {
         match self {
-            Self::ImplementationException => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::NoSuchResourceException => StatusCode::NOT_FOUND,
-            Self::NotAcceptableException => StatusCode::NOT_ACCEPTABLE,
-            Self::QueryParameterException => StatusCode::BAD_REQUEST,
-            Self::QueryTooLargeException => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Validation => "Invalid EPCIS data",
+            Self::CaptureLimitExceeded => "Capture limit exceeded",
+            Self::QueryParameter => "Invalid query parameter",
+            Self::QueryTooComplex => "Query too complex",
+            Self::QueryTooLarge => "Query result too large",
+            Self::NoSuchResource => "No such resource",
+            Self::ResourceAlreadyExists => "Resource already exists",
+            Self::NotAcceptable => "Not acceptable",
+            Self::UnsupportedMediaType => "Unsupported media type",
+            Self::Implementation => "Server error",
         }
     }
 }
 
-#[derive(Debug, Serialize)]
+/// An EPCIS error on its way to becoming a response.
+#[derive(Debug)]
+pub struct EpcisProblem {
+    kind: EpcisException,
+    status: StatusCode,
+    detail: String,
+    internal: Option<String>,
+}
+
+impl EpcisProblem {
+    /// A problem with a detail sentence for the caller.
+    pub fn new(kind: EpcisException, status: StatusCode, detail: impl Into<String>) -> Self {
+        Self {
+            kind,
+            status,
+            detail: detail.into(),
+            internal: None,
+        }
+    }
+
+    /// A 500 whose cause is logged, never shown.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        Self {
+            kind: EpcisException::Implementation,
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            detail: "the server could not complete the request; it has been logged".into(),
+            internal: Some(cause.to_string()),
+        }
+    }
+
+    /// The exception type.
+    pub fn kind(&self) -> EpcisException {
+        self.kind
+    }
+}
+
+impl From<crate::storage::StorageError> for EpcisProblem {
+    fn from(e: crate::storage::StorageError) -> Self {
+        Self::internal(e)
+    }
+}
+
+#[derive(Serialize)]
 struct Body<'a> {
     #[serde(rename = "type")]
-    kind: String,
+    kind: &'static str,
     title: &'static str,
     status: u16,
     detail: &'a str,
 }
 
-/// A problem-details response.
-pub fn problem(kind: EpcisException, status: StatusCode, detail: &str) -> Response {
-    let body = Body {
-        kind: format!("epcisException:{}", kind.name()),
-        title: kind.name(),
-        status: status.as_u16(),
-        detail,
-    };
-    let mut response = (status, Json(body)).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/problem+json"),
-    );
-    response
-}
-
-/// An EPCIS error on its way to the client.
-#[derive(Debug)]
-pub struct EpcisError {
-    kind: EpcisException,
-    detail: String,
-    cause: Option<String>,
-}
-
-impl EpcisError {
-    /// An error the caller can act on.
-    pub fn new(kind: EpcisException, detail: impl Into<String>) -> Self {
-        Self {
-            kind,
-            detail: detail.into(),
-            cause: None,
-        }
-    }
-
-    /// A server failure: the cause is logged, never shown.
-    pub fn internal(cause: impl std::fmt::Display) -> Self {
-        Self {
-            kind: EpcisException::ImplementationException,
-            detail: "the server could not complete the request; it has been logged".into(),
-            cause: Some(cause.to_string()),
-        }
-    }
-}
-
-impl IntoResponse for EpcisError {
+impl IntoResponse for EpcisProblem {
     fn into_response(self) -> Response {
-        if let Some(cause) = &self.cause {
-            tracing::error!(cause = %cause, "request failed");
+        let body = Body {
+            kind: self.kind.type_uri(),
+            title: self.kind.title(),
+            status: self.status.as_u16(),
+            detail: &self.detail,
+        };
+        let mut response = (self.status, Json(body)).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        add_version_headers(response.headers_mut());
+        if let Some(cause) = self.internal {
+            crate::error::attach_internal_cause(&mut response, cause);
         }
-        problem(self.kind, self.kind.status(), &self.detail)
+        response
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// `GS1-EPCIS-Version` and `GS1-CBV-Version`, on every `/epcis` answer.
+pub fn add_version_headers(headers: &mut HeaderMap) {
+    headers.insert(
+        HeaderName::from_static("gs1-epcis-version"),
+        HeaderValue::from_static("2.0.0"),
+    );
+    headers.insert(
+        HeaderName::from_static("gs1-cbv-version"),
+        HeaderValue::from_static("2.0.0"),
+    );
+}
 
-    #[tokio::test]
-    async fn the_body_names_the_exception_and_hides_internal_causes() {
-        let response = EpcisError::internal("connection refused to 10.0.0.5").into_response();
-        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
-        let body = axum::body::to_bytes(response.into_body(), 4096)
-            .await
-            .unwrap();
-        assert_eq!(
-            std::str::from_utf8(&body).unwrap(),
-            r#"{"type":"epcisException:ImplementationException","title":"ImplementationException","status":500,"detail":"the server could not complete the request; it has been logged"}"#
-        );
-        let response = EpcisError::new(EpcisException::QueryParameterException, "perPage=\"0\": …")
-            .into_response();
-        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-        assert_eq!(
-            response.headers()[header::CONTENT_TYPE],
-            "application/problem+json"
-        );
+/// Percent-encodes one path segment (RFC 3986: unreserved characters stay), for `Location`
+/// headers naming event IDs such as `ni:///sha-256;…?ver=CBV2.0`.
+pub fn path_segment(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() * 3);
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
     }
+    out
 }

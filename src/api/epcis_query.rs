@@ -25,7 +25,7 @@ use epcis::Event;
 use epcis::encode::{DocumentHead, JsonLdWriter, XmlWriter};
 use epcis::model::{DocumentKind, Header};
 
-use super::epcis_problem::{EpcisError, EpcisException};
+use super::epcis_problem::{EpcisException, EpcisProblem, add_version_headers};
 use crate::auth::{AppState, Authorized, Query};
 use crate::services::query::{
     self as service, EpcFormat, Extensions, Listing, NextPage, QueryError, params,
@@ -52,14 +52,26 @@ pub(super) fn router() -> Router<AppState> {
         .merge(masterdata::router())
 }
 
-impl From<QueryError> for EpcisError {
+/// A problem of one of the query interface's kinds, with the status the standard pairs with it.
+fn problem(kind: EpcisException, detail: impl Into<String>) -> EpcisProblem {
+    let status = match kind {
+        EpcisException::QueryParameter => StatusCode::BAD_REQUEST,
+        EpcisException::QueryTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        EpcisException::NoSuchResource => StatusCode::NOT_FOUND,
+        EpcisException::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    EpcisProblem::new(kind, status, detail)
+}
+
+impl From<QueryError> for EpcisProblem {
     fn from(e: QueryError) -> Self {
         match e {
-            QueryError::Parameter(m) => Self::new(EpcisException::QueryParameterException, m),
+            QueryError::Parameter(m) => problem(EpcisException::QueryParameter, m),
             e @ QueryError::TooLarge { .. } => {
-                Self::new(EpcisException::QueryTooLargeException, e.to_string())
+                problem(EpcisException::QueryTooLarge, e.to_string())
             }
-            QueryError::NoSuchResource(m) => Self::new(EpcisException::NoSuchResourceException, m),
+            QueryError::NoSuchResource(m) => problem(EpcisException::NoSuchResource, m),
             QueryError::Storage(e) => Self::internal(e),
         }
     }
@@ -73,7 +85,7 @@ enum Syntax {
 }
 
 /// The first media range of `Accept` this server can produce (no header: JSON-LD).
-fn negotiate(headers: &HeaderMap) -> Result<Syntax, EpcisError> {
+fn negotiate(headers: &HeaderMap) -> Result<Syntax, EpcisProblem> {
     let Some(accept) = headers.get(header::ACCEPT) else {
         return Ok(Syntax::JsonLd);
     };
@@ -88,8 +100,8 @@ fn negotiate(headers: &HeaderMap) -> Result<Syntax, EpcisError> {
             _ => {}
         }
     }
-    Err(EpcisError::new(
-        EpcisException::NotAcceptableException,
+    Err(problem(
+        EpcisException::NotAcceptable,
         format!(
             "Accept: {accept:?}: this resource is available as application/ld+json, \
              application/json or application/xml"
@@ -97,24 +109,18 @@ fn negotiate(headers: &HeaderMap) -> Result<Syntax, EpcisError> {
     ))
 }
 
-fn header_text<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h str>, EpcisError> {
+fn header_text<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h str>, EpcisProblem> {
     headers
         .get(name)
         .map(|v| {
             v.to_str().map_err(|_| {
-                EpcisError::new(
-                    EpcisException::QueryParameterException,
+                problem(
+                    EpcisException::QueryParameter,
                     format!("{name}: the header is not visible ASCII"),
                 )
             })
         })
         .transpose()
-}
-
-fn standard_headers(response: &mut Response) {
-    let h = response.headers_mut();
-    h.insert("GS1-EPCIS-Version", HeaderValue::from_static("2.0.0"));
-    h.insert("GS1-CBV-Version", HeaderValue::from_static("2.0.0"));
 }
 
 /// `Link` and `GS1-Next-Page-Token-Expires` for the next page: the same path and parameters,
@@ -142,7 +148,7 @@ fn document(
     mut events: Vec<Event>,
     syntax: Syntax,
     format: EpcFormat,
-) -> Result<Response, EpcisError> {
+) -> Result<Response, EpcisProblem> {
     service::format_epcs(&mut events, format);
     let header = Header::default();
     let created = crate::storage::now_text();
@@ -159,20 +165,20 @@ fn document(
     let mut out = Vec::with_capacity(1024 * (events.len() + 1));
     let content_type = match syntax {
         Syntax::JsonLd => {
-            let mut w = JsonLdWriter::new(&mut out, &head).map_err(EpcisError::internal)?;
+            let mut w = JsonLdWriter::new(&mut out, &head).map_err(EpcisProblem::internal)?;
             for e in &events {
-                w.event(e).map_err(EpcisError::internal)?;
+                w.event(e).map_err(EpcisProblem::internal)?;
             }
-            w.finish().map_err(EpcisError::internal)?;
+            w.finish().map_err(EpcisProblem::internal)?;
             "application/ld+json"
         }
         Syntax::Xml => {
             let mut w = XmlWriter::new(&mut out, &head, epcis::EpcisVersion::V2_0)
-                .map_err(EpcisError::internal)?;
+                .map_err(EpcisProblem::internal)?;
             for e in &events {
-                w.event(e).map_err(EpcisError::internal)?;
+                w.event(e).map_err(EpcisProblem::internal)?;
             }
-            w.finish().map_err(EpcisError::internal)?;
+            w.finish().map_err(EpcisProblem::internal)?;
             "application/xml"
         }
     };
@@ -180,7 +186,7 @@ fn document(
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    standard_headers(&mut response);
+    add_version_headers(response.headers_mut());
     Ok(response)
 }
 
@@ -192,7 +198,7 @@ async fn run_query(
     uri: &Uri,
     implicit: Vec<(String, String)>,
     raw: Option<&str>,
-) -> Result<Response, EpcisError> {
+) -> Result<Response, EpcisProblem> {
     let syntax = negotiate(headers)?;
     let format = EpcFormat::parse(header_text(headers, "GS1-EPC-Format")?)?;
     let ext = Extensions::parse(header_text(headers, "GS1-Extensions")?)?;
@@ -213,7 +219,7 @@ async fn events(
     headers: HeaderMap,
     uri: Uri,
     RawQuery(raw): RawQuery,
-) -> Result<Response, EpcisError> {
+) -> Result<Response, EpcisProblem> {
     run_query(&auth, &state, &headers, &uri, Vec::new(), raw.as_deref()).await
 }
 
@@ -222,7 +228,7 @@ async fn event(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(event_id): Path<String>,
-) -> Result<Response, EpcisError> {
+) -> Result<Response, EpcisProblem> {
     let syntax = negotiate(&headers)?;
     let format = EpcFormat::parse(header_text(&headers, "GS1-EPC-Format")?)?;
     let events = service::event(&state.db, &auth.visibility(), &event_id).await?;
@@ -241,21 +247,21 @@ async fn epc_events(
     uri: Uri,
     Path(rest): Path<String>,
     RawQuery(raw): RawQuery,
-) -> Result<Response, EpcisError> {
+) -> Result<Response, EpcisProblem> {
     let epc = value_events(&rest).ok_or_else(|| no_resource(&uri))?;
     let implicit = vec![("MATCH_anyEPC".to_owned(), epc.to_owned())];
     run_query(&auth, &state, &headers, &uri, implicit, raw.as_deref()).await
 }
 
-fn no_resource(uri: &Uri) -> EpcisError {
-    EpcisError::new(
-        EpcisException::NoSuchResourceException,
+fn no_resource(uri: &Uri) -> EpcisProblem {
+    problem(
+        EpcisException::NoSuchResource,
         format!("no resource at {}", uri.path()),
     )
 }
 
 /// `perPage` and `nextPageToken`, the only parameters of a listing.
-fn listing_params(raw: Option<&str>) -> Result<(i64, Option<String>), EpcisError> {
+fn listing_params(raw: Option<&str>) -> Result<(i64, Option<String>), EpcisProblem> {
     let mut per_page = params::DEFAULT_PER_PAGE;
     let mut token = None;
     for (name, value) in params::pairs(raw)? {
@@ -266,8 +272,8 @@ fn listing_params(raw: Option<&str>) -> Result<(i64, Option<String>), EpcisError
                     .ok()
                     .filter(|n| (1..=params::MAX_PER_PAGE).contains(n))
                     .ok_or_else(|| {
-                        EpcisError::new(
-                            EpcisException::QueryParameterException,
+                        problem(
+                            EpcisException::QueryParameter,
                             format!(
                                 "perPage={value:?}: an integer from 1 to {} is required",
                                 params::MAX_PER_PAGE
@@ -277,8 +283,8 @@ fn listing_params(raw: Option<&str>) -> Result<(i64, Option<String>), EpcisError
             }
             "nextPageToken" => token = Some(value),
             _ => {
-                return Err(EpcisError::new(
-                    EpcisException::QueryParameterException,
+                return Err(problem(
+                    EpcisException::QueryParameter,
                     format!("{name}: a listing takes only perPage and nextPageToken"),
                 ));
             }
@@ -293,7 +299,7 @@ async fn list(
     state: AppState,
     uri: Uri,
     raw: Option<String>,
-) -> Result<Response, EpcisError> {
+) -> Result<Response, EpcisProblem> {
     let (per_page, token) = listing_params(raw.as_deref())?;
     let page = service::listing(
         &state.db,
@@ -310,7 +316,7 @@ async fn list(
         "member": members,
     }))
     .into_response();
-    standard_headers(&mut response);
+    add_version_headers(response.headers_mut());
     if let Some(next) = &page.next {
         next_headers(&mut response, &uri, next);
     }
@@ -326,7 +332,7 @@ async fn item(
     uri: Uri,
     rest: String,
     raw: Option<String>,
-) -> Result<Response, EpcisError> {
+) -> Result<Response, EpcisProblem> {
     if let Some(value) = value_events(&rest) {
         let implicit = vec![(listing.parameter().to_owned(), value.to_owned())];
         return run_query(&auth, &state, &headers, &uri, implicit, raw.as_deref()).await;
@@ -343,7 +349,7 @@ async fn item(
         })),
     )
         .into_response();
-    standard_headers(&mut response);
+    add_version_headers(response.headers_mut());
     Ok(response)
 }
 
@@ -354,7 +360,7 @@ macro_rules! listing_handlers {
             State(state): State<AppState>,
             uri: Uri,
             RawQuery(raw): RawQuery,
-        ) -> Result<Response, EpcisError> {
+        ) -> Result<Response, EpcisProblem> {
             list(Listing::$listing, auth, state, uri, raw).await
         }
 
@@ -365,7 +371,7 @@ macro_rules! listing_handlers {
             uri: Uri,
             Path(rest): Path<String>,
             RawQuery(raw): RawQuery,
-        ) -> Result<Response, EpcisError> {
+        ) -> Result<Response, EpcisProblem> {
             item(Listing::$listing, auth, state, headers, uri, rest, raw).await
         }
     )+};

@@ -4,6 +4,7 @@
 
 mod audit;
 pub mod audit_layer;
+mod epcis_capture;
 pub mod epcis_problem;
 mod epcis_query;
 mod whoami;
@@ -37,6 +38,7 @@ fn routes() -> Router<AppState> {
     Router::new()
         .merge(whoami::router())
         .merge(audit::router())
+        .merge(epcis_capture::router())
         .merge(epcis_query::router())
         .fallback(error::not_found)
 }

@@ -201,6 +201,12 @@ pub async fn capture(
             Item::Event(event, hash) => {
                 let index = writer.report.events;
                 writer.report.events += 1;
+                // Counts to restore when `proceed` skips the event.
+                let counts = (
+                    writer.report.new,
+                    writer.report.duplicates,
+                    writer.report.anomalies,
+                );
                 let outcome = match options.behaviour {
                     ErrorBehaviour::Rollback => writer.event(&mut tx, &event, &hash).await,
                     ErrorBehaviour::Proceed => {
@@ -224,6 +230,11 @@ pub async fn capture(
                                 event.kind.name()
                             ),
                         };
+                        (
+                            writer.report.new,
+                            writer.report.duplicates,
+                            writer.report.anomalies,
+                        ) = counts;
                         if options.behaviour == ErrorBehaviour::Rollback {
                             drop(rx_items);
                             let _ = decoder.await;

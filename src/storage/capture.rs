@@ -31,9 +31,11 @@ fn dialect(backend: Backend, template: &str) -> AssertSqlSafe<String> {
                 out.push(')');
             }
             Backend::Postgres => {
-                out.push_str("jsonb_array_elements_text(");
+                // EPC columns use the "C" collation; the values must too, or a recursive query
+                // mixing both is refused.
+                out.push_str("(SELECT x COLLATE \"C\" AS value FROM jsonb_array_elements_text(");
                 out.push_str(param);
-                out.push_str("::jsonb) AS j(value)");
+                out.push_str("::jsonb) AS t(x)) AS j");
             }
         }
         rest = after.get(end + 1..).unwrap_or("");
@@ -45,6 +47,14 @@ fn dialect(backend: Backend, template: &str) -> AssertSqlSafe<String> {
 /// The GTIN of a canonical Digital Link key, in SQL (NULL for other keys).
 const GTIN_OF_VALUE: &str = "CASE WHEN substr(value, 1, 22) = 'https://id.gs1.org/01/' \
                              THEN substr(value, 23, 14) END";
+
+/// A float bound as text and cast in SQL. WHY: sqlx 0.9's `Any` driver sends a NULL `f64` to
+/// PostgreSQL as a `float4` parameter; the statement is then prepared for `float4` and the
+/// next non-NULL `f64` (8 bytes) is refused ("incorrect binary data format"). Text has one
+/// type whether NULL or not. `{:?}` prints the shortest form that reads back to the same f64.
+fn float_text(value: Option<f64>) -> Option<String> {
+    value.map(|v| format!("{v:?}"))
+}
 
 /// Stores the original document bytes; returns its id.
 pub async fn insert_document(
@@ -188,12 +198,13 @@ pub async fn insert_class(
     uom: Option<&str>,
 ) -> Result<(), StorageError> {
     sqlx::query(
-        "INSERT INTO event_classes (event, role, epc_class, quantity, uom) VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO event_classes (event, role, epc_class, quantity, uom) \
+         VALUES ($1, $2, $3, CAST($4 AS DOUBLE PRECISION), $5)",
     )
     .bind(event)
     .bind(role)
     .bind(class)
-    .bind(quantity)
+    .bind(float_text(quantity))
     .bind(uom)
     .execute(&mut *conn)
     .await?;
@@ -246,7 +257,7 @@ pub async fn insert_field(
 ) -> Result<(), StorageError> {
     sqlx::query(
         "INSERT INTO event_fields (event, scope, namespace, name, depth, text_value, num_value) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+         VALUES ($1, $2, $3, $4, $5, $6, CAST($7 AS DOUBLE PRECISION))",
     )
     .bind(event)
     .bind(f.scope.as_str())
@@ -254,7 +265,7 @@ pub async fn insert_field(
     .bind(&f.name)
     .bind(f.depth)
     .bind(f.text.as_deref())
-    .bind(f.num)
+    .bind(float_text(f.num))
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -851,28 +862,38 @@ pub struct JobRow {
     pub errors: String,
 }
 
+/// A job to register.
+#[derive(Debug)]
+pub struct NewJob<'a> {
+    /// UUID.
+    pub id: &'a str,
+    /// The sending principal.
+    pub captured_by: &'a str,
+    /// The body's media type.
+    pub content_type: &'a str,
+    /// The body's size in bytes.
+    pub size: usize,
+    /// `rollback` | `proceed`.
+    pub error_behaviour: &'a str,
+    /// Strict capture.
+    pub strict: bool,
+    /// RFC 3339.
+    pub created_at: &'a str,
+}
+
 /// Registers a running job.
-pub async fn insert_job(
-    conn: &mut AnyConnection,
-    id: &str,
-    captured_by: &str,
-    content_type: &str,
-    size: usize,
-    error_behaviour: &str,
-    strict: bool,
-    created_at: &str,
-) -> Result<(), StorageError> {
+pub async fn insert_job(conn: &mut AnyConnection, job: &NewJob<'_>) -> Result<(), StorageError> {
     sqlx::query(
         "INSERT INTO capture_jobs (id, captured_by, content_type, size, error_behaviour, strict, \
          created_at, running, success) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, 0)",
     )
-    .bind(id)
-    .bind(captured_by)
-    .bind(content_type)
-    .bind(i64::try_from(size).unwrap_or(i64::MAX))
-    .bind(error_behaviour)
-    .bind(i64::from(strict))
-    .bind(created_at)
+    .bind(job.id)
+    .bind(job.captured_by)
+    .bind(job.content_type)
+    .bind(i64::try_from(job.size).unwrap_or(i64::MAX))
+    .bind(job.error_behaviour)
+    .bind(i64::from(job.strict))
+    .bind(job.created_at)
     .execute(&mut *conn)
     .await?;
     Ok(())

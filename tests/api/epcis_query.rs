@@ -624,7 +624,12 @@ async fn both_syntaxes_decode_back_and_epcs_follow_the_requested_format(backend:
     };
     assert_eq!(ids(&xml), ids(&json));
     assert_eq!(ids(&xml).len(), 8);
-    assert_eq!(xml.events, json.events);
+    // The same events, up to the namespace prefixes each syntax picks (JSON-LD may not rebind
+    // the protected `cbvmda` of the 2.0 context).
+    assert_eq!(
+        without_prefixes(xml.events.clone()),
+        without_prefixes(json.events.clone())
+    );
     // Digital Link by default; URNs when asked; as captured when asked.
     let ev2 = |d: &epcis::Document| {
         d.events
@@ -668,6 +673,20 @@ async fn both_syntaxes_decode_back_and_epcs_follow_the_requested_format(backend:
         assert_eq!(ev2(&doc), expected, "{format}");
     }
     app.stop().await;
+}
+
+fn without_prefixes(mut events: Vec<epcis::Event>) -> Vec<epcis::Event> {
+    fn strip(elements: &mut [epcis::model::Element]) {
+        for e in elements {
+            e.prefix = None;
+            strip(&mut e.children);
+        }
+    }
+    for e in &mut events {
+        strip(e.ilmd.as_deref_mut().unwrap_or_default());
+        strip(&mut e.extensions);
+    }
+    events
 }
 
 async fn one_event_comes_with_its_error_declarations(backend: Backend) {
@@ -1025,8 +1044,8 @@ impl Rng {
         (self.next() % n as u64) as usize
     }
 
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
+    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len())]
     }
 }
 
@@ -1165,11 +1184,11 @@ async fn random_queries_return_exactly_the_visible_matching_events(backend: Back
             RandomEvent {
                 id: format!("urn:test:rand:{i}"),
                 captured_by: PARTIES[rng.below(PARTIES.len())].0,
-                step: *rng.pick(&STEPS),
+                step: rng.pick(&STEPS),
                 serials,
-                po: (rng.below(2) == 0).then(|| *rng.pick(&POS)),
-                source: (rng.below(3) > 0).then(|| *rng.pick(&pool)),
-                destination: (rng.below(3) > 0).then(|| *rng.pick(&pool)),
+                po: (rng.below(2) == 0).then(|| rng.pick(&POS)),
+                source: (rng.below(3) > 0).then(|| rng.pick(&pool)),
+                destination: (rng.below(3) > 0).then(|| rng.pick(&pool)),
             }
         })
         .collect();
@@ -1190,10 +1209,10 @@ async fn random_queries_return_exactly_the_visible_matching_events(backend: Back
         .collect();
     for round in 0..25 {
         let query = RandomQuery {
-            step: (rng.below(2) == 0).then(|| *rng.pick(&STEPS)),
+            step: (rng.below(2) == 0).then(|| rng.pick(&STEPS)),
             serial: (rng.below(3) == 0).then(|| rng.below(12) as u32),
-            po: (rng.below(3) == 0).then(|| *rng.pick(&POS)),
-            source: (rng.below(4) == 0).then(|| *rng.pick(&pool)),
+            po: (rng.below(3) == 0).then(|| rng.pick(&POS)),
+            source: (rng.below(4) == 0).then(|| rng.pick(&pool)),
         };
         let per_page = 1 + rng.below(20);
         for (principal, client) in principals.iter().zip(&clients) {

@@ -43,6 +43,14 @@ fn init_test_log() {
 /// Starts a server on `backend`, or returns `None` (after saying so) when PostgreSQL is not
 /// reachable.
 pub(crate) async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// [`spawn_app`] with the resolved configuration adjusted by `configure` first.
+pub(crate) async fn spawn_app_with(
+    backend: Backend,
+    configure: impl FnOnce(&mut dscsa_exchange::config::Config),
+) -> Option<TestApp> {
     init_test_log();
     let dir = tempfile::tempdir().unwrap();
     let (database_url, database) = match backend {
@@ -64,6 +72,7 @@ pub(crate) async fn spawn_app(backend: Backend) -> Option<TestApp> {
         .unwrap();
     config.tls_reload_interval = std::time::Duration::ZERO;
     config.shutdown_grace = std::time::Duration::from_secs(5);
+    configure(&mut config);
     let app = Application::build(&config).await.unwrap();
     let layout = config.dev_pki.clone().unwrap();
     let ca = DevCa::load(&layout).unwrap();

@@ -10,6 +10,7 @@ mod audit_cli;
 mod cli;
 mod config;
 mod demo;
+mod epcis_capture;
 mod epcis_query;
 mod helpers;
 mod tls;

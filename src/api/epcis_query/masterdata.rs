@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 
-use crate::api::epcis_problem::EpcisError;
+use crate::api::epcis_problem::EpcisProblem;
 use crate::auth::{AppState, Authorized, Query};
 use crate::services::query::masterdata;
 
@@ -22,7 +22,7 @@ async fn product(
     auth: Authorized<Query>,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Response, EpcisError> {
+) -> Result<Response, EpcisProblem> {
     let product = masterdata::product(&state.db, &auth.visibility(), &id).await?;
     Ok(Json(product).into_response())
 }
@@ -31,7 +31,7 @@ async fn location(
     auth: Authorized<Query>,
     State(state): State<AppState>,
     Path(gln): Path<String>,
-) -> Result<Response, EpcisError> {
+) -> Result<Response, EpcisProblem> {
     let location = masterdata::location(&state.db, &auth.visibility(), &gln).await?;
     Ok(Json(location).into_response())
 }

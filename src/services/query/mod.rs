@@ -240,7 +240,12 @@ pub async fn event(
     let mut out = Vec::new();
     for row in rows {
         out.push(decode(&row.body)?);
-        for d in declarations.iter().filter(|d| d.event == row.id) {
+        // An event that arrived already declared erroneous (no original here) is stored as
+        // both the event and its declaration, with one body: show it once.
+        for d in declarations
+            .iter()
+            .filter(|d| d.event == row.id && d.body != row.body)
+        {
             out.push(decode(&d.body)?);
         }
     }

@@ -32,6 +32,7 @@ struct Args {
     backend: String,
     postgres_url: String,
     iterations: usize,
+    rounds: usize,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -40,6 +41,7 @@ fn args() -> anyhow::Result<Args> {
         backend: "sqlite".into(),
         postgres_url: "postgres://postgres@127.0.0.1:5432/postgres".into(),
         iterations: 2000,
+        rounds: 3,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -49,6 +51,7 @@ fn args() -> anyhow::Result<Args> {
             "--backend" => a.backend = value,
             "--postgres-url" => a.postgres_url = value,
             "--iterations" => a.iterations = value.parse()?,
+            "--rounds" => a.rounds = value.parse()?,
             _ => anyhow::bail!("unknown flag {flag}"),
         }
     }
@@ -165,13 +168,13 @@ impl Rng {
 }
 
 async fn measure(
+    rng: &mut Rng,
     db: &Db,
     visibility: &Visibility,
     name: &str,
     values: &[String],
     iterations: usize,
 ) -> anyhow::Result<()> {
-    let mut rng = Rng(7);
     let mut times = Vec::with_capacity(iterations);
     let mut found = 0usize;
     // Warm-up: a page cache that has seen the indexes, as in a running server.
@@ -253,9 +256,22 @@ async fn main() -> anyhow::Result<()> {
         captured_by: "whs-east".parse()?,
         glns: vec!["0860001000009".parse()?, "0860001000016".parse()?],
     };
-    for visibility in [Visibility::All, wholesaler] {
-        measure(&db, &visibility, "MATCH_epc", &serials, a.iterations).await?;
-        measure(&db, &visibility, "EQ_bizTransaction_po", &pos, a.iterations).await?;
+    let mut rng = Rng(7);
+    for round in 1..=a.rounds {
+        println!("  round {round}");
+        for visibility in [Visibility::All, wholesaler.clone()] {
+            measure(
+                &mut rng,
+                &db,
+                &visibility,
+                "MATCH_epc",
+                &serials,
+                a.iterations,
+            )
+            .await?;
+            let po = "EQ_bizTransaction_po";
+            measure(&mut rng, &db, &visibility, po, &pos, a.iterations).await?;
+        }
     }
     db.close().await;
     if let Some(name) = pg_name {

@@ -650,6 +650,8 @@ pub struct EventRow {
     pub order_value: i64,
     /// The stored body (one-event EPCIS 2.0 XML).
     pub body: String,
+    /// 1 when the event has error declarations (so a page without any needs no second query).
+    pub declared: i64,
 }
 
 /// The statement of one page, for tests and `EXPLAIN`.
@@ -657,7 +659,10 @@ pub fn event_select_sql(q: &EventSelect<'_>) -> Sql {
     let mut sql = Sql::default();
     sql.push("SELECT e.id, ");
     sql.push(q.order.sql());
-    sql.push(" AS order_value, e.body FROM events e");
+    sql.push(
+        " AS order_value, e.body, CASE WHEN EXISTS (SELECT 1 FROM event_error_declarations dd \
+         WHERE dd.event = e.id) THEN 1 ELSE 0 END AS declared FROM events e",
+    );
     sql.where_clause(q.conditions, q.visibility);
     let (cmp, dir) = if q.descending {
         (" < ", " DESC")
@@ -881,7 +886,9 @@ mod tests {
         });
         assert_eq!(
             sql.as_str(),
-            "SELECT e.id, e.event_time AS order_value, e.body FROM events e WHERE \
+            "SELECT e.id, e.event_time AS order_value, e.body, CASE WHEN EXISTS (SELECT 1 FROM \
+             event_error_declarations dd WHERE dd.event = e.id) THEN 1 ELSE 0 END AS declared \
+             FROM events e WHERE \
              e.biz_step IN ($1, $2) AND e.id IN (SELECT x.event FROM event_epcs x WHERE \
              ((x.epc >= $3 AND x.epc < $4)) AND x.role IN ('epc', 'child')) AND \
              (e.captured_by = $5 OR EXISTS (SELECT 1 FROM event_parties vis_p WHERE \
@@ -921,7 +928,9 @@ mod tests {
         });
         assert_eq!(
             sql.as_str(),
-            "SELECT e.id, e.id AS order_value, e.body FROM events e WHERE (TRUE) AND e.id > $1 \
+            "SELECT e.id, e.id AS order_value, e.body, CASE WHEN EXISTS (SELECT 1 FROM \
+             event_error_declarations dd WHERE dd.event = e.id) THEN 1 ELSE 0 END AS declared \
+             FROM events e WHERE (TRUE) AND e.id > $1 \
              ORDER BY e.id ASC LIMIT $2"
         );
     }

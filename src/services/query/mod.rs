@@ -202,7 +202,11 @@ async fn with_declarations(
     conn: &mut sqlx::AnyConnection,
     rows: Vec<EventRow>,
 ) -> Result<Vec<Event>, QueryError> {
-    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let ids: Vec<i64> = rows
+        .iter()
+        .filter(|r| r.declared != 0)
+        .map(|r| r.id)
+        .collect();
     let declarations = store::declarations(conn, &ids).await?;
     rows.into_iter()
         .map(|row| {

@@ -4,9 +4,9 @@
 //! parameter. This module turns them into SQL with two kinds of text only:
 //!
 //! - fragments written here as `&'static str` (column names from [`Column`], operators from
-//!   [`Cmp`], sub-selects over the repository tables), through [`Sql::push`], which takes
+//!   [`Cmp`], sub-selects over the repository tables), through `Sql::push`, which takes
 //!   nothing else;
-//! - placeholders `$n`, each with its value in [`Sql::binds`], through [`Sql::bind`].
+//! - placeholders `$n`, each with its value in [`Sql::binds`], through `Sql::bind`.
 //!
 //! No text from a request becomes SQL. The caller's visibility condition
 //! ([`partners::visibility::SqlCondition`], itself fragments from a closed enum plus binds) is

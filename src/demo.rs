@@ -237,8 +237,96 @@ fn ensure_client_cert(
     Ok(())
 }
 
+/// Units in the demo supply chain `serve --demo` loads.
+pub const DEMO_UNITS: u64 = 1000;
+
+/// What [`load_supply_chain`] captured.
+#[derive(Debug, Clone, Default)]
+pub struct LoadedChain {
+    /// Documents captured.
+    pub documents: usize,
+    /// Events in them.
+    pub events: u64,
+    /// Events new to the store (0 when the demo ran before on this store).
+    pub new: u64,
+    /// A serial the demo treats as suspect (EPC URN), and its holder.
+    pub suspect: Option<(String, String)>,
+}
+
+/// Why the demo supply chain could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// A generated document was refused (a bug in the generator or in capture).
+    #[error("demo document {file} was refused: {detail}")]
+    Refused {
+        /// The document.
+        file: String,
+        /// Why.
+        detail: String,
+    },
+    /// The database failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// Captures the demo supply chain (`dscsa fixtures generate --units 1000 --seed 1`), each
+/// document as the demo partner that would send it. Idempotent: a second run stores nothing new.
+pub async fn load_supply_chain(db: &Db) -> Result<LoadedChain, LoadError> {
+    let generated = crate::fixtures::generate(&crate::fixtures::Options {
+        units: DEMO_UNITS,
+        seed: 1,
+        units_per_case: 10,
+        cases_per_pallet: 10,
+    });
+    let senders: std::collections::HashMap<&str, &str> = generated.manifest["documents"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|d| Some((d["file"].as_str()?, d["captured_by"].as_str()?)))
+        .collect();
+    let mut loaded = LoadedChain {
+        suspect: generated.manifest["samples"]["suspect"]["epc"]
+            .as_str()
+            .zip(generated.manifest["samples"]["suspect"]["holder"].as_str())
+            .map(|(e, h)| (e.to_owned(), h.to_owned())),
+        ..LoadedChain::default()
+    };
+    let options = services::capture::CaptureOptions::default();
+    for (file, xml) in generated.documents {
+        let captured_by = senders
+            .get(file.as_str())
+            .copied()
+            .unwrap_or(services::capture::HOME);
+        let report = services::capture::capture(
+            db,
+            &Actor::Demo,
+            captured_by,
+            xml.into_bytes().into(),
+            "application/xml",
+            &options,
+        )
+        .await
+        .map_err(|e| match e {
+            services::capture::CaptureError::Refused(r) => LoadError::Refused {
+                file: file.clone(),
+                detail: r.first().map_or_else(String::new, |r| r.detail.clone()),
+            },
+            services::capture::CaptureError::Storage(e) => LoadError::Storage(e),
+        })?;
+        loaded.documents += 1;
+        loaded.events += report.events;
+        loaded.new += report.new;
+    }
+    Ok(loaded)
+}
+
 /// The text `serve --demo` prints: addresses, principals, curl lines.
-pub fn instructions(layout: &DevPkiLayout, partner: SocketAddr, ops: SocketAddr) -> String {
+pub fn instructions(
+    layout: &DevPkiLayout,
+    partner: SocketAddr,
+    ops: SocketAddr,
+    chain: &LoadedChain,
+) -> String {
     let host = if partner.ip().is_loopback() || partner.ip().is_unspecified() {
         "localhost".to_owned()
     } else {
@@ -314,9 +402,32 @@ pub fn instructions(layout: &DevPkiLayout, partner: SocketAddr, ops: SocketAddr)
     let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "Not loaded yet: the demo supply chain (EPCIS events between these partners). The event \
-         repository arrives with a later issue; until then the partner endpoints are /whoami and, \
-         for the auditor, /audit and /audit/verify."
+        "Loaded: the demo supply chain, {} EPCIS documents with {} events ({} new), {DEMO_UNITS} \
+         serialised units from mfg-acme through two wholesalers to three pharmacies.",
+        chain.documents, chain.events, chain.new
+    );
+    if let Some((epc, holder)) = &chain.suspect {
+        let _ = writeln!(
+            out,
+            "The history of one unit (the demo's suspect serial, now at {holder}), as its holder \
+             and as the compliance officer:"
+        );
+        let path = format!("/epcis/epcs/{}/events", epc.replace(':', "%3A"));
+        let _ = writeln!(out, "  {}", curl_path(layout, &ca, holder, &base, &path));
+        let _ = writeln!(
+            out,
+            "  {}",
+            curl_path(layout, &ca, "compliance", &base, &path)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "Capture a document as the manufacturer (dscsa fixtures generate writes some):"
+    );
+    let _ = writeln!(
+        out,
+        "  {} -H 'Content-Type: application/xml' --data-binary @FILE.xml",
+        curl_path(layout, &ca, "mfg-acme", &base, "/epcis/capture")
     );
     let _ = writeln!(out, "Stop with Ctrl-C (in-flight requests finish first).");
     out
@@ -365,12 +476,19 @@ mod tests {
     }
 
     #[test]
-    fn instructions_name_the_files_and_the_gap() {
+    fn instructions_name_the_files_and_the_loaded_chain() {
         let layout = DevPkiLayout::new("./dscsa-data/pki");
+        let chain = LoadedChain {
+            documents: 16,
+            events: 459,
+            new: 459,
+            suspect: Some(("urn:epc:id:sgtin:0614141.010001.X1".into(), "rx-riverside".into())),
+        };
         let text = instructions(
             &layout,
             "127.0.0.1:8443".parse().unwrap(),
             "127.0.0.1:9090".parse().unwrap(),
+            &chain,
         );
         assert!(text.contains(
             "curl --cacert ./dscsa-data/pki/ca.pem --cert ./dscsa-data/pki/clients/whs-east.pem \
@@ -380,6 +498,12 @@ mod tests {
             text.contains("clients/auditor.key 'https://localhost:8443/audit/verify'"),
             "{text}"
         );
-        assert!(text.contains("Not loaded yet"));
+        assert!(text.contains("Loaded: the demo supply chain, 16 EPCIS documents with 459 events"));
+        assert!(
+            text.contains(
+                "clients/rx-riverside.key 'https://localhost:8443/epcis/epcs/urn%3Aepc%3Aid%3Asgtin%3A0614141.010001.X1/events'"
+            ),
+            "{text}"
+        );
     }
 }

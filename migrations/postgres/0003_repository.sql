@@ -218,8 +218,8 @@ CREATE TABLE serials (
     suspect             BIGINT NOT NULL DEFAULT 0,
     quarantined         BIGINT NOT NULL DEFAULT 0
 );
-CREATE INDEX serials_parent ON serials (parent_epc);
-CREATE INDEX serials_top ON serials (top_epc);
+CREATE INDEX serials_parent ON serials (parent_epc) WHERE parent_epc IS NOT NULL;
+CREATE INDEX serials_top ON serials (top_epc) WHERE top_epc IS NOT NULL;
 CREATE INDEX serials_lot ON serials (gtin, lot);
 
 -- Who was inside what, and when: (child, parent, from, to). to_* NULL while still inside.

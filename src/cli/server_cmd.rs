@@ -16,8 +16,10 @@ pub(crate) struct ServeArgs {
     #[command(flatten)]
     config: ConfigArgs,
     /// Register the demo principals (a manufacturer, two wholesalers, three pharmacies, a
-    /// regulator, a compliance officer), write their client certificates under
-    /// <data_dir>/pki/clients/, and print how to call the server with curl.
+    /// regulator, a compliance officer, an auditor), write their client certificates under
+    /// <data_dir>/pki/clients/, load the demo supply chain (1,000 serialised units, each EPCIS
+    /// document captured as the partner that sends it; a second start adds nothing), and print
+    /// how to call the server with curl.
     #[arg(long)]
     demo: bool,
 }
@@ -41,11 +43,15 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         crate::demo::setup(app.db(), config.dev_pki.as_ref())
             .await
             .context("setting up the demo principals")?;
+        let chain = crate::demo::load_supply_chain(app.db())
+            .await
+            .context("loading the demo supply chain")?;
         if let Some(layout) = &config.dev_pki {
             say(&crate::demo::instructions(
                 layout,
                 app.partner_addr(),
                 app.ops_addr(),
+                &chain,
             ));
         }
     } else if let Some(layout) = &config.dev_pki {

@@ -109,6 +109,11 @@ impl Db {
         if backend == Backend::Sqlite {
             create_sqlite_dir(url.expose())?;
             let mut conn = AnyConnection::connect(url.expose()).await?;
+            // 16 KiB pages for a new file (an existing one keeps its size): fewer B-tree levels
+            // for the long EPC keys, and faster bulk capture. Must precede WAL mode.
+            sqlx::query("PRAGMA page_size = 16384")
+                .execute(&mut conn)
+                .await?;
             sqlx::query("PRAGMA journal_mode = WAL")
                 .execute(&mut conn)
                 .await?;
@@ -117,6 +122,23 @@ impl Db {
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // A 64 MiB page cache per connection (the default is 2 MiB): the serial
+                        // ledger's indexes of a 100,000-unit shipment no longer fit in 2 MiB, and
+                        // every page miss is a system call. A capture holds the write lock for
+                        // its whole document, so other writers wait up to 60 s, not 5.
+                        sqlx::query("PRAGMA cache_size = -65536")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA busy_timeout = 60000")
+                            .execute(&mut *conn)
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
             .connect(url.expose())
             .await?;
         Ok(Self { pool, backend })

@@ -44,7 +44,7 @@ async fn serve_demo_prints_working_curl_lines_and_stops_on_sigterm() {
     let lines = rx.await.unwrap();
     let text = lines.join("\n");
     assert!(
-        text.contains("Not loaded yet: the demo supply chain"),
+        text.contains("Loaded: the demo supply chain, 16 EPCIS documents"),
         "{text}"
     );
     let curl = lines
@@ -81,4 +81,33 @@ async fn serve_demo_prints_working_curl_lines_and_stops_on_sigterm() {
         .await
         .unwrap();
     assert!(status.success(), "{status:?}");
+
+    // Each demo document was captured as the partner that sends it.
+    let url = format!("sqlite://{}", dir.path().join("dscsa.db").display());
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+    let senders: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT captured_by, COUNT(*) FROM events GROUP BY captured_by ORDER BY captured_by",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let names: Vec<&str> = senders.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "mfg-acme",
+            "rx-hillcrest",
+            "rx-main-street",
+            "rx-riverside",
+            "whs-east",
+            "whs-west"
+        ]
+    );
+    let units: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM serials WHERE gtin IS NOT NULL")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(units, 1000);
+    pool.close().await;
 }

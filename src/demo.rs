@@ -482,7 +482,10 @@ mod tests {
             documents: 16,
             events: 459,
             new: 459,
-            suspect: Some(("urn:epc:id:sgtin:0614141.010001.X1".into(), "rx-riverside".into())),
+            suspect: Some((
+                "urn:epc:id:sgtin:0614141.010001.X1".into(),
+                "rx-riverside".into(),
+            )),
         };
         let text = instructions(
             &layout,

@@ -38,6 +38,10 @@ use crate::stored::{self, EpcRole, FieldScope};
 pub const DEFAULT_PER_PAGE: i64 = 30;
 /// The largest `perPage` accepted.
 pub const MAX_PER_PAGE: i64 = 1000;
+/// Most parameters in one query: bounds the statement a client can make the server build.
+pub const MAX_PARAMETERS: usize = 64;
+/// Most `|`-separated values of one parameter.
+pub const MAX_VALUES: usize = 500;
 
 /// A parsed event query.
 #[derive(Debug, Clone, PartialEq)]
@@ -161,6 +165,12 @@ pub fn parse(pairs: &[(String, String)], ext: &Extensions) -> Result<EventQuery,
         next_page_token: None,
     };
     let mut direction: Option<bool> = None;
+    if pairs.len() > MAX_PARAMETERS {
+        return Err(QueryError::Parameter(format!(
+            "{} parameters: a query takes at most {MAX_PARAMETERS}",
+            pairs.len()
+        )));
+    }
     for (i, (name, value)) in pairs.iter().enumerate() {
         if pairs.iter().take(i).any(|(n, _)| n == name) {
             return Err(QueryError::Parameter(format!(
@@ -224,6 +234,12 @@ impl Param<'_> {
     }
 
     fn list(&self) -> Result<Vec<String>, QueryError> {
+        if self.value.split('|').count() > MAX_VALUES {
+            return Err(QueryError::Parameter(format!(
+                "{}: at most {MAX_VALUES} values separated by |",
+                self.name
+            )));
+        }
         self.value
             .split('|')
             .map(|v| {
@@ -751,6 +767,12 @@ mod tests {
         assert!(err("orderBy=ex:field").starts_with("orderBy="));
         assert!(err("EQ_bizStep=%zz").contains("hex"));
         assert!(err("EQ_bizStep=a||b").contains("empty value"));
+        let many = vec!["x"; MAX_VALUES + 1].join("|");
+        assert!(err(&format!("EQ_eventID={many}")).starts_with("EQ_eventID: at most"));
+        let params: Vec<String> = (0..=MAX_PARAMETERS)
+            .map(|i| format!("EQ_ex:f{i}=1"))
+            .collect();
+        assert!(err(&params.join("&")).contains("at most 64"));
     }
 
     #[test]

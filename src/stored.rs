@@ -63,6 +63,9 @@ pub enum FieldScope {
     SensorMetadata,
     /// A `sensorReport` field (standard fields have an empty namespace).
     SensorReport,
+    /// A persistent disposition value: name `set` or `unset`, empty namespace, the canonical
+    /// CBV value as text (`EQ_persistentDisposition_set`/`_unset`).
+    PersistentDisposition,
 }
 
 impl FieldScope {
@@ -77,6 +80,7 @@ impl FieldScope {
             Self::SensorElement => "sensor_element",
             Self::SensorMetadata => "sensor_metadata",
             Self::SensorReport => "sensor_report",
+            Self::PersistentDisposition => "persistent_disposition",
         }
     }
 }
@@ -208,6 +212,13 @@ pub fn fields(event: &Event) -> Vec<FieldRow> {
             }
         }
     }
+    if let Some(pd) = &event.persistent_disposition {
+        for (name, values) in [("set", &pd.set), ("unset", &pd.unset)] {
+            for v in values {
+                out.push(row(FieldScope::PersistentDisposition, "", name, 0, Some(v)));
+            }
+        }
+    }
     out
 }
 
@@ -218,14 +229,19 @@ fn flatten(scope: FieldScope, elements: &[Element], depth: i64, out: &mut Vec<Fi
     }
 }
 
+/// The number a field's text compares as in the `GT_`/`GE_`/`LT_`/`LE_` families: the text
+/// as a finite number, else as a date-time in microseconds. Query values go through the same
+/// function, so both sides of a comparison are read alike.
+pub fn field_number(text: &str) -> Option<f64> {
+    let t = text.trim();
+    t.parse::<f64>()
+        .ok()
+        .filter(|n| n.is_finite())
+        .or_else(|| micros(t).ok().map(|m| m as f64))
+}
+
 fn row(scope: FieldScope, ns: &str, name: &str, depth: i64, text: Option<&str>) -> FieldRow {
-    let num = text.and_then(|t| {
-        let t = t.trim();
-        t.parse::<f64>()
-            .ok()
-            .filter(|n| n.is_finite())
-            .or_else(|| micros(t).ok().map(|m| m as f64))
-    });
+    let num = text.and_then(field_number);
     FieldRow {
         scope,
         namespace: ns.to_owned(),

@@ -6,6 +6,7 @@ mod audit;
 pub mod audit_layer;
 mod epcis_capture;
 pub mod epcis_problem;
+mod epcis_query;
 mod whoami;
 
 use axum::Router;
@@ -38,6 +39,7 @@ fn routes() -> Router<AppState> {
         .merge(whoami::router())
         .merge(audit::router())
         .merge(epcis_capture::router())
+        .merge(epcis_query::router())
         .fallback(error::not_found)
 }
 

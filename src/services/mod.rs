@@ -10,6 +10,7 @@
 pub mod audit;
 pub mod capture;
 pub mod principals;
+pub mod query;
 
 use sqlx::AnyConnection;
 

@@ -15,7 +15,9 @@
 
 pub mod audit;
 pub mod capture;
+pub mod masterdata;
 pub mod principals;
+pub mod query;
 
 use std::time::Duration;
 

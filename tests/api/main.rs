@@ -11,6 +11,7 @@ mod cli;
 mod config;
 mod demo;
 mod epcis_capture;
+mod epcis_query;
 mod helpers;
 mod tls;
 mod visibility;

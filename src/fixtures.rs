@@ -113,11 +113,21 @@ fn gtin() -> String {
 struct Clock(u64);
 
 impl Clock {
+    /// The next event time: one minute later, 600 minutes a day from 08:00, days from
+    /// 2026-03-02 on (into April and beyond for large chains).
     fn tick(&mut self) -> String {
         self.0 += 1;
-        let (day, minute) = (2 + self.0 / 600, self.0 % 600);
+        let (days, minute) = (self.0 / 600, self.0 % 600);
+        let start = time::macros::date!(2026 - 03 - 02);
+        let date = i64::try_from(days)
+            .ok()
+            .and_then(|d| start.checked_add(time::Duration::days(d)))
+            .unwrap_or(time::Date::MAX);
         format!(
-            "2026-03-{day:02}T{:02}:{:02}:00.000-05:00",
+            "{:04}-{:02}-{:02}T{:02}:{:02}:00.000-05:00",
+            date.year(),
+            u8::from(date.month()),
+            date.day(),
             8 + minute / 60,
             minute % 60
         )
@@ -586,6 +596,17 @@ mod tests {
     use std::collections::{HashMap, HashSet};
 
     use super::*;
+
+    #[test]
+    fn the_clock_runs_past_the_end_of_march() {
+        assert_eq!(Clock(0).tick(), "2026-03-02T08:01:00.000-05:00");
+        let mut late = Clock(18_000 - 1);
+        assert_eq!(late.tick(), "2026-04-01T08:00:00.000-05:00");
+        for _ in 0..100_000 {
+            let t = late.tick();
+            assert!(crate::stored::micros(&t).is_ok(), "{t}");
+        }
+    }
 
     fn options(units: u64, seed: u64) -> Options {
         Options {

@@ -2,7 +2,7 @@
 //! reads, so the two cannot drift apart.
 //!
 //! - **EPC keys**: every instance or class identifier is stored as the CBV 2.0 hash's
-//!   canonical GS1 Digital Link ([`epcis::id::normalise`]), or as written when it is not a GS1
+//!   canonical GS1 Digital Link ([`epcis::id::normalise()`]), or as written when it is not a GS1
 //!   identifier. A URN and a Digital Link of one serial get one key, and a verification
 //!   request that carries only a GTIN and a serial can build the key without knowing where the
 //!   company prefix ends.

@@ -155,20 +155,8 @@ fn batch_document(batch: u64, units: u64) -> String {
     )
 }
 
-/// SplitMix64, for picking serials.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-}
-
 async fn measure(
-    rng: &mut Rng,
+    rng: &mut dscsa_exchange::fixtures::Rng,
     db: &Db,
     visibility: &Visibility,
     name: &str,
@@ -183,7 +171,7 @@ async fn measure(
         query::events(db, visibility, &q).await?;
     }
     for _ in 0..iterations {
-        let v = &values[(rng.next() % values.len() as u64) as usize];
+        let v = &values[rng.below(values.len())];
         let q = params::parse(&[(name.to_owned(), v.clone())], &Extensions::default())?;
         let t = Instant::now();
         let page = query::events(db, visibility, &q).await?;
@@ -256,7 +244,7 @@ async fn main() -> anyhow::Result<()> {
         captured_by: "whs-east".parse()?,
         glns: vec!["0860001000009".parse()?, "0860001000016".parse()?],
     };
-    let mut rng = Rng(7);
+    let mut rng = dscsa_exchange::fixtures::Rng(7);
     for round in 1..=a.rounds {
         println!("  round {round}");
         for visibility in [Visibility::All, wholesaler.clone()] {

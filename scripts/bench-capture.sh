@@ -56,15 +56,15 @@ for n in ${sizes//,/ }; do
 import json, statistics, sys
 rows = [json.loads(l) for l in sys.stdin if l.strip()]
 s = sorted(r["seconds"] for r in rows)
-rss = [r["peak_rss_mib"] for r in rows]
-r0 = rows[0]
-print(f"ours {r0[\"db\"]:8} {int(r0[\"units\"]):>7} units: median {statistics.median(s):.3f} s "
-      f"({s[0]:.3f}..{s[-1]:.3f}, n={len(s)}), {r0[\"units\"]/statistics.median(s):,.0f} units/s, "
-      f"peak RSS {max(rss):.1f} MiB")
+rss = max(r["peak_rss_mib"] for r in rows)
+db, units = rows[0]["db"], rows[0]["units"]
+med = statistics.median(s)
+print("ours %-8s %7d units: median %.3f s (%.3f..%.3f, n=%d), %.0f units/s, peak RSS %.1f MiB"
+      % (db, units, med, s[0], s[-1], len(s), units / med, rss))
 '
     done
 done
 
 if [ "$quartet" = 1 ]; then
-    "$shared/peers/quartet/run.sh" "$here/bench-data/quartet" --sizes "$sizes" --reps "${QUARTET_REPS:-1}" --db sqlite
+    "$shared/peers/quartet/run.sh" "${QUARTET_WORK:-$here/bench-data/quartet}" --sizes "$sizes" --reps "${QUARTET_REPS:-1}" --db sqlite
 fi

@@ -50,11 +50,14 @@ pub struct Generated {
     pub manifest: serde_json::Value,
 }
 
-/// SplitMix64: small, fast and deterministic; the serials need no more.
-struct Rng(u64);
+/// SplitMix64: small, fast and deterministic; the serials need no more. Public so that
+/// benchmarks and property tests draw their samples the same way.
+#[derive(Debug, Clone)]
+pub struct Rng(pub u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    /// The next number.
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -62,10 +65,15 @@ impl Rng {
         z ^ (z >> 31)
     }
 
+    /// A number below `n` (0 when `n` is 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        usize::try_from(self.next_u64() % (n.max(1) as u64)).unwrap_or(0)
+    }
+
     /// A 10-character serial from `[0-9A-Z]` (within GS1 CSET 82).
     fn serial(&mut self) -> String {
         const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
-        let mut v = self.next();
+        let mut v = self.next_u64();
         (0..10)
             .map(|_| {
                 let c = ALPHABET.get((v % 36) as usize).copied().unwrap_or(b'0');

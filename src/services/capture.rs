@@ -355,19 +355,10 @@ impl Writer<'_> {
             let declaration_time = stored::micros(&decl.declaration_time)
                 .map_err(|m| Skip::Refused(format!("errorDeclaration/declarationTime: {m}")))?;
             if let Some(original) = store::find_event(conn, hash, e.event_id.as_deref()).await? {
-                let body_sha = hex(&Sha256::digest(body.as_bytes()));
-                let row = store::DeclarationRow {
-                    event: original,
-                    declaration_time,
-                    reason: decl.reason.as_deref(),
-                    body: &body,
-                    body_sha256: &body_sha,
-                    captured_by: self.captured_by,
-                    document_id: self.document_id,
-                    record_time: self.record_time,
-                    corrective: &decl.corrective_event_ids,
-                };
-                if store::insert_error_declaration(conn, &row).await? {
+                if self
+                    .declaration(conn, original, decl, &body, declaration_time)
+                    .await?
+                {
                     self.report.new += 1;
                 } else {
                     self.report.duplicates += 1;
@@ -402,20 +393,9 @@ impl Writer<'_> {
         if let Some(decl) = &e.error_declaration {
             // Declared erroneous on arrival, with no original here: keep it beside itself, and
             // let it change nothing in the ledger.
-            let body_sha = hex(&Sha256::digest(body.as_bytes()));
             let declaration_time = stored::micros(&decl.declaration_time).unwrap_or(event_time);
-            let row = store::DeclarationRow {
-                event: id,
-                declaration_time,
-                reason: decl.reason.as_deref(),
-                body: &body,
-                body_sha256: &body_sha,
-                captured_by: self.captured_by,
-                document_id: self.document_id,
-                record_time: self.record_time,
-                corrective: &decl.corrective_event_ids,
-            };
-            store::insert_error_declaration(conn, &row).await?;
+            self.declaration(conn, id, decl, &body, declaration_time)
+                .await?;
             return Ok(());
         }
         let owner = e
@@ -438,6 +418,31 @@ impl Writer<'_> {
                 .is_some_and(|d| d.ends_with(":disp:recalled")),
         };
         self.ledger(conn, e, &change).await
+    }
+
+    /// Stores `decl` (the declaring event's stored `body`) beside event row `event`; `false`
+    /// when the same declaration was stored before.
+    async fn declaration(
+        &self,
+        conn: &mut AnyConnection,
+        event: i64,
+        decl: &epcis::model::ErrorDeclaration,
+        body: &str,
+        declaration_time: i64,
+    ) -> Result<bool, Skip> {
+        let body_sha = hex(&Sha256::digest(body.as_bytes()));
+        let row = store::DeclarationRow {
+            event,
+            declaration_time,
+            reason: decl.reason.as_deref(),
+            body,
+            body_sha256: &body_sha,
+            captured_by: self.captured_by,
+            document_id: self.document_id,
+            record_time: self.record_time,
+            corrective: &decl.corrective_event_ids,
+        };
+        Ok(store::insert_error_declaration(conn, &row).await?)
     }
 
     async fn query_rows(&self, conn: &mut AnyConnection, id: i64, e: &Event) -> Result<(), Skip> {

@@ -1028,22 +1028,13 @@ async fn limits_and_refusals_are_epcis_exceptions(backend: Backend) {
 
 // --- property test ---------------------------------------------------------------------------
 
-/// SplitMix64: a deterministic stream, so a failure replays with its seed.
-struct Rng(u64);
+/// Picking from a list with the fixtures' deterministic generator, so a failure replays with
+/// its seed.
+trait Pick {
+    fn pick<T: Copy>(&mut self, items: &[T]) -> T;
+}
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
+impl Pick for dscsa_exchange::fixtures::Rng {
     fn pick<T: Copy>(&mut self, items: &[T]) -> T {
         items[self.below(items.len())]
     }
@@ -1164,7 +1155,7 @@ async fn random_queries_return_exactly_the_visible_matching_events(backend: Back
         return;
     };
     let seed = 0x5EED_0005;
-    let mut rng = Rng(seed);
+    let mut rng = dscsa_exchange::fixtures::Rng(seed);
     let principals: Vec<partners::Principal> = PARTIES
         .iter()
         .map(|(id, gln, _)| partner(id, &[gln]))

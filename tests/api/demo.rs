@@ -67,6 +67,67 @@ async fn serve_demo_prints_working_curl_lines_and_stops_on_sigterm() {
         .unwrap();
     let body: serde_json::Value = client.get(url).send().await.unwrap().json().await.unwrap();
     assert_eq!(body["principal"]["id"], "whs-east");
+
+    // The printed history lines of the suspect unit work: as its holder (the events that name
+    // the unit and that the pharmacy is party to) and as the compliance officer (every event
+    // naming it, from the manufacturer's commissioning on).
+    let history = |who: &str| -> Vec<String> {
+        let line = lines
+            .iter()
+            .find(|l| l.contains("/epcis/epcs/") && l.contains(&format!("clients/{who}.pem")))
+            .unwrap_or_else(|| panic!("no history curl line for {who} in:\n{text}"));
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let arg = |flag: &str| words[words.iter().position(|w| *w == flag).unwrap() + 1];
+        let identity = partners::tls::ClientIdentity::from_files(
+            arg("--cert").as_ref(),
+            arg("--key").as_ref(),
+        )
+        .unwrap();
+        let config =
+            partners::tls::client_config(&ca, Some(identity), &[b"h2", b"http/1.1"], true).unwrap();
+        let client = reqwest::Client::builder()
+            .use_preconfigured_tls(Arc::unwrap_or_clone(config))
+            .build()
+            .unwrap();
+        let url = words.last().unwrap().trim_matches('\'').to_owned();
+        std::thread::spawn(move || {
+            tokio::runtime::Runtime::new()
+                .unwrap()
+                .block_on(async move {
+                    let response = client.get(&url).send().await.unwrap();
+                    assert_eq!(response.status(), 200, "{url}");
+                    let doc = response.bytes().await.unwrap();
+                    epcis::decode(&doc)
+                        .unwrap()
+                        .events
+                        .iter()
+                        .filter_map(|e| e.biz_step.clone())
+                        .collect()
+                })
+        })
+        .join()
+        .unwrap()
+    };
+    let holder_line = lines
+        .iter()
+        .find(|l| l.contains("The history of one unit"))
+        .unwrap();
+    let holder = holder_line
+        .split("now at ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .unwrap();
+    let as_holder = history(holder);
+    let as_compliance = history("compliance");
+    assert!(!as_holder.is_empty());
+    assert!(
+        as_compliance.len() > as_holder.len(),
+        "{as_compliance:?} / {as_holder:?}"
+    );
+    assert!(
+        as_compliance[0].ends_with("commissioning"),
+        "{as_compliance:?}"
+    );
     assert_eq!(
         body["principal"]["legal_name"],
         "Eastern Drug Distributors LLC"

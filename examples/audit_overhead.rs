@@ -73,6 +73,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             tls: Arc::clone(app.tls()),
             audit_public_key: *app.audit_public_key(),
             capture: Default::default(),
+            organisation: Default::default(),
         };
         let routers = [
             (

@@ -247,6 +247,7 @@ fn main() {
                 .expect("key")
                 .public(),
             capture: Default::default(),
+            organisation: Default::default(),
         };
         tokio::spawn(serve_plaintext(plain, state, identity));
         (app, plain_addr, cert, ca)

@@ -149,6 +149,7 @@ impl Application {
             tls: Arc::clone(&tls),
             audit_public_key,
             capture: config.capture.clone(),
+            organisation: Arc::new(config.organisation.clone()),
         });
         let mut tasks = vec![tokio::spawn(crate::tls_listener::serve(
             partner,

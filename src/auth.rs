@@ -32,6 +32,8 @@ pub struct AppState {
     pub audit_public_key: ed25519_dalek::VerifyingKey,
     /// Capture limits and mode.
     pub capture: crate::config::CaptureSettings,
+    /// The home organisation.
+    pub organisation: Arc<crate::config::OrganisationSettings>,
 }
 
 /// A permission a handler needs, as a type.

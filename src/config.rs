@@ -45,6 +45,74 @@ pub struct Settings {
     pub audit: AuditSettings,
     /// EPCIS capture limits and mode.
     pub capture: CaptureSettings,
+    /// The home organisation: who answers verification requests and files Form FDA 3911.
+    pub organisation: OrganisationSettings,
+}
+
+/// `[organisation]`: the company that runs this server (the home organisation). Its GLN is the
+/// `responderGLN` of every verification answer; its company prefixes say which GTINs it
+/// answers for; its name, address and contact prefill Form FDA 3911 and tracing answers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OrganisationSettings {
+    /// Legal name.
+    pub name: Option<String>,
+    /// GLN (13 digits): the responder GLN of verification answers. Without it the server
+    /// answers verification requests with 503 and says to set it.
+    pub gln: Option<String>,
+    /// GS1 company prefixes whose GTINs this server answers verification requests for.
+    /// Empty: every GTIN with a serial commissioned in this store.
+    pub company_prefixes: Vec<String>,
+    /// Street address.
+    pub street: Option<String>,
+    /// City.
+    pub city: Option<String>,
+    /// State (two letters).
+    pub state: Option<String>,
+    /// Postal code.
+    pub postal_code: Option<String>,
+    /// Country code (ISO 3166-1 alpha-2).
+    pub country: Option<String>,
+    /// Contact person for FDA and trading partners (Form FDA 3911 item 23).
+    pub contact_name: Option<String>,
+    /// Contact e-mail.
+    pub contact_email: Option<String>,
+    /// Contact telephone.
+    pub contact_phone: Option<String>,
+}
+
+impl OrganisationSettings {
+    /// Checks the GLN and the company prefixes.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(gln) = &self.gln {
+            gln.parse::<partners::Gln>()
+                .map_err(|e| ConfigError::Invalid(format!("organisation.gln: {e}")))?;
+        }
+        for prefix in &self.company_prefixes {
+            prefix
+                .parse::<partners::CompanyPrefix>()
+                .map_err(|e| ConfigError::Invalid(format!("organisation.company_prefixes: {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// The demo supply chain's manufacturer, used by `serve --demo` when no organisation is
+    /// configured: the demo server is the manufacturer's, so it answers for the demo GTIN.
+    pub fn demo() -> Self {
+        Self {
+            name: Some("Acme Pharmaceuticals Inc.".into()),
+            gln: Some(crate::demo::HOME_GLN.into()),
+            company_prefixes: vec!["0614141".into()],
+            street: Some("1 Demo Way".into()),
+            city: Some("Springfield".into()),
+            state: Some("NJ".into()),
+            postal_code: Some("07081".into()),
+            country: Some("US".into()),
+            contact_name: Some("Demo Compliance Officer".into()),
+            contact_email: Some("compliance@acme.example".into()),
+            contact_phone: Some("+1 555 0100".into()),
+        }
+    }
 }
 
 /// `[capture]`: what `POST /epcis/capture` and `POST /epcis/events` accept. Advertised to
@@ -105,6 +173,7 @@ impl Default for Settings {
             shutdown: ShutdownSettings::default(),
             audit: AuditSettings::default(),
             capture: CaptureSettings::default(),
+            organisation: OrganisationSettings::default(),
         }
     }
 }
@@ -401,9 +470,11 @@ impl Settings {
                 "capture.max_document_bytes and capture.max_events must be at least 1".into(),
             ));
         }
+        self.organisation.validate()?;
         Ok(Config {
             audit,
             capture: self.capture,
+            organisation: self.organisation,
             database_url,
             max_connections: self.database.max_connections,
             partner_addr: self.partner_listener.addr,
@@ -500,6 +571,8 @@ pub struct Config {
     pub audit: AuditConfig,
     /// Capture limits and mode.
     pub capture: CaptureSettings,
+    /// The home organisation (validated).
+    pub organisation: OrganisationSettings,
 }
 
 /// The resolved `[audit]` settings.
@@ -547,6 +620,7 @@ impl Config {
                 checkpoint_interval_secs: self.audit.checkpoint_interval.as_secs(),
             },
             capture: self.capture.clone(),
+            organisation: self.organisation.clone(),
         };
         toml::to_string_pretty(&effective)
             .unwrap_or_else(|e| format!("# cannot print the configuration: {e}\n"))

@@ -38,6 +38,10 @@ enum DemoKind {
     Staff(StaffRole),
 }
 
+/// The GLN the demo server answers verification requests as (`serve --demo` runs the
+/// manufacturer's server when no `[organisation]` is configured): mfg-acme's party GLN.
+pub const HOME_GLN: &str = "0614141000005";
+
 const DEMO: [DemoPrincipal; 9] = [
     DemoPrincipal {
         id: "mfg-acme",

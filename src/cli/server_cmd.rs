@@ -25,7 +25,10 @@ pub(crate) struct ServeArgs {
 }
 
 pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let config = args.config.load()?;
+    let mut config = args.config.load()?;
+    if args.demo && config.organisation.gln.is_none() {
+        config.organisation = crate::config::OrganisationSettings::demo();
+    }
     let signals = crate::app::Signals::install();
     let app = Application::build(&config)
         .await

@@ -10,6 +10,7 @@ mod fixtures_cmd;
 mod partners_cmd;
 mod pki_cmd;
 mod server_cmd;
+mod verify_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -65,6 +66,15 @@ enum Command {
     /// Work with EPCIS documents offline: hash, validate, convert.
     #[command(subcommand)]
     Epcis(epcis_cmd::EpcisCommand),
+    /// Verify a product identifier against the serial ledger, as the VRS endpoint answers a
+    /// trading partner (the answer is logged and audited).
+    ///
+    /// Give --gtin and --serial (and --lot, --exp to compare them), or --scan with what a
+    /// scanner read. Exit 0 when verified, 1 when not verified, 2 when it could not be answered.
+    Verify(verify_cmd::VerifyArgs),
+    /// Lot-level records: FDA expiry extensions.
+    #[command(subcommand)]
+    Lots(verify_cmd::LotsCommand),
 }
 
 /// Where the configuration comes from: defaults < `--config FILE` < `DSCSA__SECTION__KEY`
@@ -138,6 +148,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(cmd) => runtime()?.block_on(audit_cmd::run(cmd)),
         Command::Fixtures(cmd) => fixtures_cmd::run(cmd),
         Command::Capture(args) => runtime()?.block_on(capture_cmd::run(args)),
+        Command::Verify(args) => runtime()?.block_on(verify_cmd::run(args)),
+        Command::Lots(cmd) => runtime()?.block_on(verify_cmd::lots(cmd)),
     }
 }
 

@@ -15,3 +15,4 @@ mod epcis_query;
 mod helpers;
 mod tls;
 mod visibility;
+mod vrs;

@@ -10,6 +10,7 @@ mod fixtures_cmd;
 mod partners_cmd;
 mod pki_cmd;
 mod server_cmd;
+mod trace_cmd;
 mod verify_cmd;
 
 use std::path::PathBuf;
@@ -72,6 +73,10 @@ enum Command {
     /// Give --gtin and --serial (and --lot, --exp to compare them), or --scan with what a
     /// scanner read. Exit 0 when verified, 1 when not verified, 2 when it could not be answered.
     Verify(verify_cmd::VerifyArgs),
+    /// Trace a package (or a lot) through its containers and custody hops, as the home
+    /// organisation: the ten transaction-information elements per hop, and where the records
+    /// end, whom to ask next. The request and the answer's digest are recorded.
+    Trace(trace_cmd::TraceArgs),
     /// Lot-level records: FDA expiry extensions.
     #[command(subcommand)]
     Lots(verify_cmd::LotsCommand),
@@ -149,6 +154,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Fixtures(cmd) => fixtures_cmd::run(cmd),
         Command::Capture(args) => runtime()?.block_on(capture_cmd::run(args)),
         Command::Verify(args) => runtime()?.block_on(verify_cmd::run(args)),
+        Command::Trace(args) => runtime()?.block_on(trace_cmd::run(args)),
         Command::Lots(cmd) => runtime()?.block_on(verify_cmd::lots(cmd)),
     }
 }

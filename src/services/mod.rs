@@ -11,6 +11,7 @@ pub mod audit;
 pub mod capture;
 pub mod principals;
 pub mod query;
+pub mod trace;
 pub mod verify;
 
 use sqlx::AnyConnection;

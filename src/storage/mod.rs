@@ -18,6 +18,7 @@ pub mod capture;
 pub mod masterdata;
 pub mod principals;
 pub mod query;
+pub mod trace;
 pub mod verify;
 
 use std::time::Duration;

@@ -14,5 +14,6 @@ mod epcis_capture;
 mod epcis_query;
 mod helpers;
 mod tls;
+mod tracing;
 mod visibility;
 mod vrs;

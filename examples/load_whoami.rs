@@ -12,7 +12,6 @@
 //! request, so the difference between the two is the cost of TLS alone. That listener exists
 //! only in this example: the server has no plaintext partner listener.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -30,11 +29,12 @@ use partners::devpki::DevCa;
 use partners::tls::ClientIdentity;
 use partners::{PeerIdentity, Principal, PrincipalKind, Status};
 use rustls::pki_types::ServerName;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tower::ServiceExt as _;
 
-/// Hard cap on operations per trial, whatever the duration.
-const MAX_OPS_PER_TRIAL: u64 = 5_000_000;
+#[path = "support/load.rs"]
+mod load;
+use load::{Target, summary};
 
 #[derive(Debug, Parser)]
 struct Args {
@@ -49,28 +49,8 @@ struct Args {
     concurrency: usize,
 }
 
-#[derive(Clone)]
-struct Target {
-    addr: SocketAddr,
-    tls: Option<(tokio_rustls::TlsConnector, ServerName<'static>)>,
-}
-
-impl Target {
-    async fn connect(&self) -> std::io::Result<Box<dyn Io>> {
-        let tcp = TcpStream::connect(self.addr).await?;
-        tcp.set_nodelay(true)?;
-        match &self.tls {
-            None => Ok(Box::new(tcp)),
-            Some((connector, name)) => Ok(Box::new(connector.connect(name.clone(), tcp).await?)),
-        }
-    }
-}
-
-trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
-impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
-
 async fn get_whoami(
-    sender: &mut hyper::client::conn::http1::SendRequest<Body>,
+    sender: &mut load::Sender,
 ) -> Result<(), String> {
     let request = Request::get("/whoami")
         .header("host", "localhost")
@@ -106,17 +86,17 @@ async fn trial(target: &Target, mode: Mode, concurrency: usize, duration: Durati
     for _ in 0..concurrency {
         let (target, done, stop) = (target.clone(), Arc::clone(&done), Arc::clone(&stop));
         workers.push(tokio::spawn(async move {
-            let mut keep: Option<hyper::client::conn::http1::SendRequest<Body>> = None;
-            while !stop.load(Ordering::Relaxed) && done.load(Ordering::Relaxed) < MAX_OPS_PER_TRIAL
+            let mut keep: Option<load::Sender> = None;
+            while !stop.load(Ordering::Relaxed) && done.load(Ordering::Relaxed) < load::MAX_OPS
             {
                 let outcome = match mode {
-                    Mode::ConnectionPerRequest => match open(&target).await {
+                    Mode::ConnectionPerRequest => match load::open(&target).await {
                         Ok(mut sender) => get_whoami(&mut sender).await,
                         Err(e) => Err(e),
                     },
                     Mode::KeepAlive => {
                         if keep.is_none() {
-                            keep = open(&target).await.ok();
+                            keep = load::open(&target).await.ok();
                         }
                         match keep.as_mut() {
                             Some(sender) => get_whoami(sender).await,
@@ -142,27 +122,6 @@ async fn trial(target: &Target, mode: Mode, concurrency: usize, duration: Durati
         let _ = w.await;
     }
     done.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64()
-}
-
-async fn open(target: &Target) -> Result<hyper::client::conn::http1::SendRequest<Body>, String> {
-    let io = target.connect().await.map_err(|e| e.to_string())?;
-    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(io))
-        .await
-        .map_err(|e| e.to_string())?;
-    tokio::spawn(connection);
-    Ok(sender)
-}
-
-fn summary(name: &str, mut rates: Vec<f64>) -> f64 {
-    rates.sort_by(f64::total_cmp);
-    let median = rates[rates.len() / 2];
-    println!(
-        "{name:<46} median {median:>9.0}/s   min {:>9.0}   max {:>9.0}   trials {:?}",
-        rates[0],
-        rates[rates.len() - 1],
-        rates.iter().map(|r| r.round() as u64).collect::<Vec<_>>()
-    );
-    median
 }
 
 /// The plaintext baseline: the same router, each request carrying the partner's identity.

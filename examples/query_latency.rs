@@ -10,11 +10,10 @@
 //! ```
 //!
 //! The store is loaded once per run through the capture service, into a fresh SQLite file or a
-//! fresh PostgreSQL database (dropped at the end), with EPCIS 1.2 documents of 10,000 units
-//! each: the manufacturer commissions serials (100 per event, with lot and expiry) and ships
-//! them (1,000 per event, one purchase order each) to the two demo wholesalers. WHY not
-//! `fixtures::generate`: its clock covers 18,000 events (a month of minutes, about 40,000
-//! units) and writes invalid dates (`2026-03-32`) past that.
+//! fresh PostgreSQL database (dropped at the end), with the documents of
+//! `fixtures::bulk::shipments_document` (10,000 units each: commissioned 100 per event, with
+//! lot and expiry, shipped 1,000 per event, one purchase order each, to the two demo
+//! wholesalers).
 
 use std::time::{Duration, Instant};
 
@@ -82,79 +81,6 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted.get(i).copied().unwrap_or_default()
 }
 
-/// Units per captured document.
-const BATCH: u64 = 10_000;
-/// Units per commissioning event.
-const PER_COMMISSION: u64 = 100;
-/// Units per shipping event (one purchase order each).
-const PER_SHIPMENT: u64 = 1_000;
-
-/// One EPCIS 1.2 document of the manufacturer: `units` serials commissioned 100 per event
-/// (ILMD lot and expiry), then shipped 1,000 per event, each shipment with its own purchase
-/// order, alternately to the two demo wholesalers. Serials and times are unique over batches.
-fn batch_document(batch: u64, units: u64) -> String {
-    let first = batch * BATCH;
-    let mut minute = batch * (BATCH / PER_COMMISSION + BATCH / PER_SHIPMENT);
-    let mut time = || {
-        minute += 1;
-        let micros = 1_767_225_600_000_000 + i64::try_from(minute).unwrap_or(0) * 60_000_000;
-        dscsa_exchange::stored::time_text(micros)
-    };
-    let epcs = |from: u64, n: u64| -> String {
-        (from..from + n)
-            .map(|s| format!("<epc>urn:epc:id:sgtin:0614141.107346.{s:010}</epc>"))
-            .collect()
-    };
-    let mut body = String::new();
-    for start in (first..first + units).step_by(PER_COMMISSION as usize) {
-        let n = PER_COMMISSION.min(first + units - start);
-        body.push_str(&format!(
-            "<ObjectEvent><eventTime>{}</eventTime><eventTimeZoneOffset>+00:00</eventTimeZoneOffset>\
-             <epcList>{}</epcList><action>ADD</action>\
-             <bizStep>urn:epcglobal:cbv:bizstep:commissioning</bizStep>\
-             <disposition>urn:epcglobal:cbv:disp:active</disposition>\
-             <readPoint><id>urn:epc:id:sgln:0614141.00001.0</id></readPoint>\
-             <extension><ilmd><cbvmda:lotNumber>LOT{batch}</cbvmda:lotNumber>\
-             <cbvmda:itemExpirationDate>2028-06-30</cbvmda:itemExpirationDate></ilmd></extension>\
-             </ObjectEvent>",
-            time(),
-            epcs(start, n)
-        ));
-    }
-    for (i, start) in (first..first + units)
-        .step_by(PER_SHIPMENT as usize)
-        .enumerate()
-    {
-        let n = PER_SHIPMENT.min(first + units - start);
-        let (gln, sgln) = if i % 2 == 0 {
-            ("0860001000009", "urn:epc:id:sgln:0860001.00000.0")
-        } else {
-            ("0860002000008", "urn:epc:id:sgln:0860002.00000.0")
-        };
-        body.push_str(&format!(
-            "<ObjectEvent><eventTime>{}</eventTime><eventTimeZoneOffset>+00:00</eventTimeZoneOffset>\
-             <epcList>{}</epcList><action>OBSERVE</action>\
-             <bizStep>urn:epcglobal:cbv:bizstep:shipping</bizStep>\
-             <disposition>urn:epcglobal:cbv:disp:in_transit</disposition>\
-             <readPoint><id>urn:epc:id:sgln:0614141.00001.0</id></readPoint>\
-             <bizTransactionList><bizTransaction type=\"urn:epcglobal:cbv:btt:po\">\
-             urn:epcglobal:cbv:bt:{gln}:PO-{batch}-{i}</bizTransaction></bizTransactionList>\
-             <extension><sourceList><source type=\"urn:epcglobal:cbv:sdt:owning_party\">\
-             urn:epc:id:sgln:0614141.00000.0</source></sourceList>\
-             <destinationList><destination type=\"urn:epcglobal:cbv:sdt:owning_party\">{sgln}\
-             </destination></destinationList></extension></ObjectEvent>",
-            time(),
-            epcs(start, n)
-        ));
-    }
-    format!(
-        "<epcis:EPCISDocument xmlns:epcis=\"urn:epcglobal:epcis:xsd:1\" \
-         xmlns:cbvmda=\"urn:epcglobal:cbv:mda\" schemaVersion=\"1.2\" \
-         creationDate=\"2026-01-01T00:00:00Z\"><EPCISBody><EventList>{body}</EventList>\
-         </EPCISBody></epcis:EPCISDocument>"
-    )
-}
-
 async fn measure(
     rng: &mut dscsa_exchange::fixtures::Rng,
     db: &Db,
@@ -203,9 +129,13 @@ async fn main() -> anyhow::Result<()> {
 
     let t = Instant::now();
     let mut events = 0;
-    let batches = a.units.div_ceil(BATCH);
+    let batch_units = dscsa_exchange::fixtures::bulk::SHIPMENT_BATCH;
+    let batches = a.units.div_ceil(batch_units);
     for batch in 0..batches {
-        let doc = batch_document(batch, BATCH.min(a.units - batch * BATCH));
+        let doc = dscsa_exchange::fixtures::bulk::shipments_document(
+            batch,
+            batch_units.min(a.units - batch * batch_units),
+        );
         let report = capture::capture(
             &db,
             &Actor::cli(),

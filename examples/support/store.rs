@@ -1,0 +1,80 @@
+//! Benchmark stores that survive between runs: a SQLite file under a directory, or a
+//! PostgreSQL database named after the store, loaded batch by batch through the capture
+//! service and resumed where a previous run stopped (one document per batch, counted in
+//! `epcis_documents`). Loading a million-serial or million-event store takes minutes; a
+//! benchmark run should not pay it twice.
+
+#![allow(dead_code)] // each example uses a subset
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use dscsa_exchange::config::DatabaseUrl;
+use dscsa_exchange::services::Actor;
+use dscsa_exchange::services::capture::{self, CaptureOptions, HOME};
+use dscsa_exchange::storage::Db;
+use sqlx::Connection as _;
+
+/// The store's URL: `<dir>/<name>.db`, or database `dscsa_bench_<name>` on the server of
+/// `postgres` (created when missing).
+pub(crate) async fn url(dir: &Path, postgres: Option<&str>, name: &str) -> anyhow::Result<DatabaseUrl> {
+    let Some(admin_url) = postgres else {
+        std::fs::create_dir_all(dir)?;
+        return Ok(DatabaseUrl::from(format!("sqlite://{}/{name}.db?mode=rwc", dir.display())));
+    };
+    sqlx::any::install_default_drivers();
+    let db = format!("dscsa_bench_{}", name.replace('-', "_"));
+    let mut admin = sqlx::AnyConnection::connect(admin_url).await?;
+    let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
+        .bind(&db)
+        .fetch_optional(&mut admin)
+        .await?;
+    if exists.is_none() {
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
+            .execute(&mut admin)
+            .await?;
+    }
+    admin.close().await?;
+    let base = admin_url.rsplit_once('/').context("postgres URL without a database")?.0;
+    Ok(DatabaseUrl::from(format!("{base}/{db}")))
+}
+
+/// Captures batches `loaded..batches` of `document` as the home organisation, where `loaded`
+/// is the number of documents already stored. Returns the database.
+pub(crate) async fn load(url: &DatabaseUrl, batches: u64, document: impl Fn(u64) -> String) -> anyhow::Result<Db> {
+    let db = Db::connect(url, 4).await?;
+    db.migrate().await?;
+    let loaded: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM epcis_documents")
+        .fetch_one(db.pool())
+        .await?;
+    let loaded = u64::try_from(loaded).unwrap_or(0);
+    if loaded >= batches {
+        println!("  store ready: {loaded} batches already loaded");
+        return Ok(db);
+    }
+    let started = Instant::now();
+    let mut events = 0;
+    for batch in loaded..batches {
+        let report = capture::capture(
+            &db,
+            &Actor::cli(),
+            HOME,
+            document(batch).into_bytes().into(),
+            "application/xml",
+            &CaptureOptions::default(),
+        )
+        .await?;
+        anyhow::ensure!(report.refused.is_empty(), "batch {batch} refused: {:?}", report.refused);
+        events += report.new;
+        if (batch + 1) % 20 == 0 || batch + 1 == batches {
+            println!(
+                "  loaded batch {}/{batches}: {events} events in {:.0} s",
+                batch + 1,
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    sqlx::query("ANALYZE").execute(db.pool()).await?;
+    Ok(db)
+}

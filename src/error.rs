@@ -56,6 +56,7 @@ codes! {
     CertificateExpired => ("certificate_expired", FORBIDDEN, "Certificate expired"),
     CertificateNotBound => ("certificate_not_bound", FORBIDDEN, "Certificate not bound to a principal"),
     CertificateRevoked => ("certificate_revoked", FORBIDDEN, "Certificate revoked"),
+    Conflict => ("conflict", CONFLICT, "Conflict with the current state"),
     Internal => ("internal", INTERNAL_SERVER_ERROR, "Internal error"),
     InvalidParameter => ("invalid_parameter", BAD_REQUEST, "Invalid parameter"),
     NotFound => ("not_found", NOT_FOUND, "Not found"),

@@ -13,5 +13,6 @@ mod demo;
 mod epcis_capture;
 mod epcis_query;
 mod helpers;
+mod investigations;
 mod tls;
 mod visibility;

@@ -1475,20 +1475,20 @@ mod tests {
         let Product::Serial { key, gtin, serial } = &s else {
             panic!("{s:?}")
         };
-        assert_eq!(gtin, "00614141100015");
+        assert_eq!(gtin, "00614141100019");
         assert_eq!(serial, "ABC1");
-        assert_eq!(key, "https://id.gs1.org/01/00614141100015/21/ABC1");
+        assert_eq!(key, "https://id.gs1.org/01/00614141100019/21/ABC1");
         let dl =
-            Product::parse_identifier("x", "https://id.gs1.org/01/00614141100015/21/ABC1").unwrap();
+            Product::parse_identifier("x", "https://id.gs1.org/01/00614141100019/21/ABC1").unwrap();
         assert_eq!(dl, s);
-        let pair = Product::from_gtin_serial("products[0]", "00614141100015", "ABC1").unwrap();
+        let pair = Product::from_gtin_serial("products[0]", "00614141100019", "ABC1").unwrap();
         assert_eq!(pair, s);
         let lot =
             Product::parse_identifier("x", "urn:epc:class:lgtin:0614141.010001.LOT1").unwrap();
         assert_eq!(
             lot,
             Product::Lot {
-                gtin: "00614141100015".into(),
+                gtin: "00614141100019".into(),
                 lot: "LOT1".into()
             }
         );

@@ -163,6 +163,20 @@ fn serial_of(key: &str) -> String {
         .unwrap_or_else(|| key.to_owned())
 }
 
+/// The NDC as the master data wrote it (hyphenated as on the label; the `ndc` column keeps
+/// digits only, for matching).
+fn label_ndc(attributes: &str) -> Option<String> {
+    let list: Vec<serde_json::Value> = serde_json::from_str(attributes).ok()?;
+    list.iter()
+        .find(|a| {
+            a["id"]
+                .as_str()
+                .is_some_and(|id| id.ends_with("additionalTradeItemIdentification"))
+        })
+        .and_then(|a| a["value"].as_str())
+        .map(str::to_owned)
+}
+
 fn is_home(org: &OrganisationSettings, gln: &str) -> bool {
     org.gln.as_deref() == Some(gln)
         || org
@@ -241,7 +255,9 @@ pub async fn build(
                 number: g.serials.len() as u64,
                 unit,
             },
-            ndc: m.and_then(|m| m.ndc.clone()).or(derived_ndc),
+            ndc: m
+                .and_then(|m| label_ndc(&m.attributes).or_else(|| m.ndc.clone()))
+                .or(derived_ndc),
             serial_numbers: g.serials.into_iter().collect(),
             lot_numbers: g.lots.into_iter().collect(),
             expiration_dates: g.expiries.into_iter().collect(),

@@ -57,10 +57,12 @@ codes! {
     CertificateNotBound => ("certificate_not_bound", FORBIDDEN, "Certificate not bound to a principal"),
     CertificateRevoked => ("certificate_revoked", FORBIDDEN, "Certificate revoked"),
     Conflict => ("conflict", CONFLICT, "Conflict with the current state"),
+    GtinNotAnswered => ("gtin_not_answered", NOT_FOUND, "GTIN not answered by this responder"),
     Internal => ("internal", INTERNAL_SERVER_ERROR, "Internal error"),
     InvalidParameter => ("invalid_parameter", BAD_REQUEST, "Invalid parameter"),
     NotFound => ("not_found", NOT_FOUND, "Not found"),
     PrincipalSuspended => ("principal_suspended", FORBIDDEN, "Principal suspended"),
+    RequesterGlnNotBound => ("requester_gln_not_bound", FORBIDDEN, "Requester GLN not bound to this certificate"),
     ServiceUnavailable => ("service_unavailable", SERVICE_UNAVAILABLE, "Service unavailable"),
     Unauthenticated => ("unauthenticated", UNAUTHORIZED, "No verified client certificate"),
 }

@@ -8,6 +8,7 @@ mod epcis_capture;
 pub mod epcis_problem;
 mod epcis_query;
 mod investigations;
+mod vrs;
 mod whoami;
 
 use axum::Router;
@@ -42,6 +43,7 @@ fn routes() -> Router<AppState> {
         .merge(epcis_capture::router())
         .merge(epcis_query::router())
         .merge(investigations::router())
+        .merge(vrs::router())
         .fallback(error::not_found)
 }
 

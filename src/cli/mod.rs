@@ -11,6 +11,7 @@ mod investigations_cmd;
 mod partners_cmd;
 mod pki_cmd;
 mod server_cmd;
+mod verify_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -73,6 +74,15 @@ enum Command {
     /// Form FDA 3911 data of a case, prefilled from the case, the serial ledger, master data
     /// and [organisation]: JSON, or a printable HTML page with --html.
     Form3911(investigations_cmd::Form3911Args),
+    /// Verify a product identifier against the serial ledger, as the VRS endpoint answers a
+    /// trading partner (the answer is logged and audited).
+    ///
+    /// Give --gtin and --serial (and --lot, --exp to compare them), or --scan with what a
+    /// scanner read. Exit 0 when verified, 1 when not verified, 2 when it could not be answered.
+    Verify(verify_cmd::VerifyArgs),
+    /// Lot-level records: FDA expiry extensions.
+    #[command(subcommand)]
+    Lots(verify_cmd::LotsCommand),
 }
 
 /// Where the configuration comes from: defaults < `--config FILE` < `DSCSA__SECTION__KEY`
@@ -148,6 +158,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Capture(args) => runtime()?.block_on(capture_cmd::run(args)),
         Command::Investigations(cmd) => runtime()?.block_on(investigations_cmd::run(cmd)),
         Command::Form3911(args) => runtime()?.block_on(investigations_cmd::form(args)),
+        Command::Verify(args) => runtime()?.block_on(verify_cmd::run(args)),
+        Command::Lots(cmd) => runtime()?.block_on(verify_cmd::lots(cmd)),
     }
 }
 

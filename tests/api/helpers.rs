@@ -313,3 +313,20 @@ pub(crate) fn exited(output: &std::process::Output, code: i32) -> String {
     );
     stdout
 }
+
+/// A server run by the demo manufacturer (`OrganisationSettings::demo()`), with the demo
+/// principals registered (bound by name: `issue("whs-east")` is whs-east's certificate) and
+/// the demo supply chain captured.
+pub(crate) async fn spawn_demo(backend: Backend) -> Option<TestApp> {
+    let app = spawn_app_with(backend, |c| {
+        c.organisation = dscsa_exchange::config::OrganisationSettings::demo();
+    })
+    .await?;
+    dscsa_exchange::demo::setup(app.app().db(), Some(&app.layout))
+        .await
+        .unwrap();
+    dscsa_exchange::demo::load_supply_chain(app.app().db())
+        .await
+        .unwrap();
+    Some(app)
+}

@@ -16,3 +16,4 @@ mod helpers;
 mod investigations;
 mod tls;
 mod visibility;
+mod vrs;

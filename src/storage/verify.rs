@@ -1,0 +1,203 @@
+//! SQL of verification: one ledger row by primary key (with the lot's latest FDA expiry
+//! extension), the verification log, and expiry extensions.
+
+use sqlx::{AnyConnection, Row as _};
+
+use super::StorageError;
+
+/// What verification needs of a serial's ledger row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerEntry {
+    /// GTIN-14 of the serial.
+    pub gtin: String,
+    /// Lot from commissioning.
+    pub lot: Option<String>,
+    /// Expiry from commissioning, as sent (`YYYY-MM-DD`).
+    pub expiry: Option<String>,
+    /// The lot's latest FDA-extended expiry.
+    pub extended_expiry: Option<String>,
+    /// Commissioned here (not only observed).
+    pub commissioned: bool,
+    /// Ledger state (`active`, `decommissioned`, `destroyed`, `dispensed`, ...).
+    pub state: String,
+    /// Its lot is recalled.
+    pub recalled: bool,
+    /// Under investigation as suspect.
+    pub suspect: bool,
+    /// Determined illegitimate.
+    pub illegitimate: bool,
+}
+
+/// The ledger row of `epc` (a stored EPC key).
+pub async fn ledger_entry(
+    conn: &mut AnyConnection,
+    epc: &str,
+) -> Result<Option<LedgerEntry>, StorageError> {
+    let row = sqlx::query(
+        "SELECT s.gtin, s.lot, s.expiry, \
+           (SELECT x.extended_expiry FROM expiry_extensions x \
+             WHERE x.gtin = s.gtin AND x.lot = s.lot ORDER BY x.id DESC LIMIT 1), \
+           s.commissioned_event, s.state, s.recalled, s.suspect, s.illegitimate \
+         FROM serials s WHERE s.epc = $1",
+    )
+    .bind(epc)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    Ok(Some(LedgerEntry {
+        gtin: row.try_get::<Option<String>, _>(0)?.unwrap_or_default(),
+        lot: row.try_get(1)?,
+        expiry: row.try_get(2)?,
+        extended_expiry: row.try_get(3)?,
+        commissioned: row.try_get::<Option<i64>, _>(4)?.is_some(),
+        state: row.try_get(5)?,
+        recalled: row.try_get::<i64, _>(6)? != 0,
+        suspect: row.try_get::<i64, _>(7)? != 0,
+        illegitimate: row.try_get::<i64, _>(8)? != 0,
+    }))
+}
+
+/// Whether any serial of `gtin` was commissioned here.
+pub async fn gtin_known(conn: &mut AnyConnection, gtin: &str) -> Result<bool, StorageError> {
+    Ok(sqlx::query_scalar::<_, i64>(
+        "SELECT 1 FROM serials WHERE gtin = $1 AND commissioned_event IS NOT NULL LIMIT 1",
+    )
+    .bind(gtin)
+    .fetch_optional(&mut *conn)
+    .await?
+    .is_some())
+}
+
+/// One verification, as logged.
+#[derive(Debug)]
+pub struct LogRow<'a> {
+    /// Correlation id (echoed or made).
+    pub corr_uuid: &'a str,
+    /// When.
+    pub requested_at: &'a str,
+    /// Principal id or `cli:<user>`.
+    pub requester: &'a str,
+    /// `rest`, `cli`, `mcp`.
+    pub channel: &'a str,
+    /// Requester GLN.
+    pub req_gln: Option<&'a str>,
+    /// Verification context.
+    pub context: Option<&'a str>,
+    /// GTIN asked.
+    pub gtin: &'a str,
+    /// Lot asked.
+    pub lot: Option<&'a str>,
+    /// Serial asked.
+    pub serial: &'a str,
+    /// Expiry asked (`YYMMDD`).
+    pub expiry: Option<&'a str>,
+    /// The verdict.
+    pub verified: bool,
+    /// `verificationFailureReason`.
+    pub failure_reason: Option<&'a str>,
+    /// `additionalInfo`.
+    pub additional_info: Option<&'a str>,
+    /// The answer as sent (JSON).
+    pub answer: &'a str,
+    /// The investigation that asked.
+    pub investigation: Option<i64>,
+}
+
+/// Appends one verification to the log.
+pub async fn log(conn: &mut AnyConnection, row: &LogRow<'_>) -> Result<(), StorageError> {
+    sqlx::query(
+        "INSERT INTO verifications (corr_uuid, requested_at, requester, channel, req_gln, \
+         context, gtin, lot, serial, expiry, verified, failure_reason, additional_info, answer, \
+         investigation_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+    )
+    .bind(row.corr_uuid)
+    .bind(row.requested_at)
+    .bind(row.requester)
+    .bind(row.channel)
+    .bind(row.req_gln)
+    .bind(row.context)
+    .bind(row.gtin)
+    .bind(row.lot)
+    .bind(row.serial)
+    .bind(row.expiry)
+    .bind(i64::from(row.verified))
+    .bind(row.failure_reason)
+    .bind(row.additional_info)
+    .bind(row.answer)
+    .bind(row.investigation)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// A logged verification, for investigations and records packages.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Logged {
+    /// Correlation id.
+    pub corr_uuid: String,
+    /// When.
+    pub requested_at: String,
+    /// Who asked.
+    pub requester: String,
+    /// GTIN.
+    pub gtin: String,
+    /// Serial.
+    pub serial: String,
+    /// Lot asked.
+    pub lot: Option<String>,
+    /// The answer as sent.
+    pub answer: serde_json::Value,
+}
+
+/// The verifications an investigation ran, oldest first.
+pub async fn for_investigation(
+    conn: &mut AnyConnection,
+    investigation: i64,
+) -> Result<Vec<Logged>, StorageError> {
+    let rows = sqlx::query(
+        "SELECT corr_uuid, requested_at, requester, gtin, serial, lot, answer FROM verifications \
+         WHERE investigation_id = $1 ORDER BY id",
+    )
+    .bind(investigation)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Logged {
+                corr_uuid: r.try_get(0)?,
+                requested_at: r.try_get(1)?,
+                requester: r.try_get(2)?,
+                gtin: r.try_get(3)?,
+                serial: r.try_get(4)?,
+                lot: r.try_get(5)?,
+                answer: serde_json::from_str(&r.try_get::<String, _>(6)?)
+                    .unwrap_or(serde_json::Value::Null),
+            })
+        })
+        .collect()
+}
+
+/// Records an FDA-extended expiry for a lot.
+pub async fn extend_expiry(
+    conn: &mut AnyConnection,
+    gtin: &str,
+    lot: &str,
+    extended: &str,
+    reference: &str,
+    by: &str,
+    at: &str,
+) -> Result<(), StorageError> {
+    sqlx::query(
+        "INSERT INTO expiry_extensions (gtin, lot, extended_expiry, reference, recorded_by, \
+         recorded_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(gtin)
+    .bind(lot)
+    .bind(extended)
+    .bind(reference)
+    .bind(by)
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}

@@ -1,6 +1,6 @@
 //! Investigations of suspect and illegitimate product, for compliance staff
 //! (`Authorized<Investigate>`: a trading partner gets 403 on every route): open, list, show,
-//! quarantine, notes, determination, FDA notification, termination, close, and the Form FDA
+//! quarantine, notes, verifications, determination, FDA notification, termination, close, and the Form FDA
 //! 3911 data as JSON or a printable HTML page. Thin adapters over
 //! [`crate::services::investigations`].
 //!
@@ -33,6 +33,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/investigations/{id}", get(show))
         .route("/investigations/{id}/quarantine", post(quarantine))
         .route("/investigations/{id}/notes", post(note))
+        .route("/investigations/{id}/verifications", post(verify))
         .route("/investigations/{id}/determination", post(determine))
         .route("/investigations/{id}/fda-notification", post(notify_fda))
         .route("/investigations/{id}/termination", post(terminate))
@@ -203,6 +204,18 @@ async fn note(
     let b: NoteBody = body(&bytes)?;
     Ok(Json(
         svc::note(&state.db, &actor(&auth), &id, &b.text).await?,
+    ))
+}
+
+/// `POST /investigations/{id}/verifications`: verifies the case's packages (its serials, a
+/// sample of its lots) and attaches the answers.
+async fn verify(
+    State(state): State<AppState>,
+    auth: Authorized<Investigate>,
+    Path(id): Path<String>,
+) -> Result<Json<CaseView>, ApiError> {
+    Ok(Json(
+        svc::verify_case(&state.db, &actor(&auth), &state.organisation, &id).await?,
     ))
 }
 

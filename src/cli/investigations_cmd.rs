@@ -62,6 +62,9 @@ pub(crate) enum InvestigationsCommand {
         #[command(flatten)]
         config: ConfigArgs,
     },
+    /// Verify the case's packages (its serials, and of its lots the larger of 3 or 10 %) as a
+    /// VRS requester would be answered, and attach the answers to the case.
+    Verify(CaseArgs),
     /// Record the determination. `illegitimate` marks the serials illegitimate and starts the
     /// 24-hour FDA notification clock; `cleared` clears the flags and captures a release event
     /// (sellable_accessible) if the product was quarantined; `suspect` keeps investigating.
@@ -202,6 +205,7 @@ impl InvestigationsCommand {
             Self::Show(a) => ("investigations show", &a.id, &a.config),
             Self::Quarantine(a) => ("investigations quarantine", &a.id, &a.config),
             Self::Note { id, config, .. } => ("investigations note", id, config),
+            Self::Verify(a) => ("investigations verify", &a.id, &a.config),
             Self::Determine { id, config, .. } => ("investigations determine", id, config),
             Self::NotifyFda { id, config, .. } => ("investigations notify-fda", id, config),
             Self::Terminate { id, config, .. } => ("investigations terminate", id, config),
@@ -329,6 +333,9 @@ async fn run_inner(
         InvestigationsCommand::Quarantine(a) => {
             (svc::quarantine(db, &actor, org, &a.id).await?, a.json)
         }
+        InvestigationsCommand::Verify(a) => {
+            (svc::verify_case(db, &actor, org, &a.id).await?, a.json)
+        }
         InvestigationsCommand::Note { id, text, json, .. } => {
             (svc::note(db, &actor, &id, &text).await?, json)
         }
@@ -442,6 +449,21 @@ fn print_case(c: &CaseView) {
         flagged(|s| s.illegitimate),
         flagged(|s| s.recalled)
     );
+    if !c.verifications.is_empty() {
+        println!("verifications:");
+        for v in &c.verifications {
+            println!(
+                "  {} serial {}: verified {} {}",
+                v.requested_at,
+                v.serial,
+                v.answer["data"]["verified"],
+                v.answer["data"]["verificationFailureReason"]
+                    .as_str()
+                    .or(v.answer["data"]["additionalInfo"].as_str())
+                    .unwrap_or("")
+            );
+        }
+    }
     println!("timeline:");
     for e in &c.timeline {
         println!(

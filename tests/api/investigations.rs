@@ -168,6 +168,30 @@ async fn suspicion_to_quarantine_illegitimate_3911_termination_and_close(backend
     .await;
     assert_eq!(p["code"], "conflict");
 
+    // Verification through the VRS service, attached to the case.
+    let case = ok(post(
+        &app,
+        &client,
+        &format!("/investigations/{id}/verifications"),
+        json!({}),
+    )
+    .await)
+    .await;
+    let verifications = case["verifications"].as_array().unwrap();
+    assert_eq!(verifications.len(), 1, "{case}");
+    assert_eq!(
+        verifications[0]["answer"]["data"]["additionalInfo"], "Suspect",
+        "{case}"
+    );
+    assert_eq!(verifications[0]["requester"], "compliance");
+    let logged: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM verifications WHERE investigation_id = $1")
+            .bind(id)
+            .fetch_one(app.app().db().pool())
+            .await
+            .unwrap();
+    assert_eq!(logged, 1);
+
     // A hostile note is kept as text.
     ok(post(
         &app,
@@ -240,6 +264,11 @@ async fn suspicion_to_quarantine_illegitimate_3911_termination_and_close(backend
             .as_str()
             .unwrap()
             .contains("label print differs")
+    );
+    let description = form["description"].as_str().unwrap();
+    assert!(
+        description.contains("Verification: 1 of 1 package(s) verified"),
+        "{form}"
     );
     assert!(form["date_determined_illegitimate"].is_string());
     // The manufacturer shipped to a wholesaler: that wholesaler is the partner to notify.
@@ -387,6 +416,7 @@ async fn suspicion_to_quarantine_illegitimate_3911_termination_and_close(backend
         [
             "open",
             "quarantine",
+            "verification",
             "note",
             "determine",
             "fda_notification",
@@ -664,6 +694,7 @@ async fn partners_are_refused_on_every_investigation_route(backend: Backend) {
             [
                 "quarantine",
                 "notes",
+                "verifications",
                 "determination",
                 "fda-notification",
                 "termination",
@@ -819,6 +850,10 @@ fn an_investigation_through_the_command_line() {
         ),
         0,
     );
+    // No [organisation] gln here: verification is refused, saying what to set.
+    let out = dscsa(data, &["investigations", "verify", "1"]);
+    exited(&out, 1);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("[organisation]"));
     let out = exited(&dscsa(data, &["investigations", "list"]), 0);
     assert!(
         out.contains("illegitimate") && out.contains("left)"),

@@ -8,6 +8,7 @@ mod epcis_capture;
 pub mod epcis_problem;
 mod epcis_query;
 mod investigations;
+mod trace_requests;
 mod vrs;
 mod whoami;
 
@@ -44,6 +45,7 @@ fn routes() -> Router<AppState> {
         .merge(epcis_query::router())
         .merge(investigations::router())
         .merge(vrs::router())
+        .merge(trace_requests::router())
         .fallback(error::not_found)
 }
 

@@ -11,6 +11,7 @@ mod investigations_cmd;
 mod partners_cmd;
 mod pki_cmd;
 mod server_cmd;
+mod trace_cmd;
 mod verify_cmd;
 
 use std::path::PathBuf;
@@ -80,6 +81,10 @@ enum Command {
     /// Give --gtin and --serial (and --lot, --exp to compare them), or --scan with what a
     /// scanner read. Exit 0 when verified, 1 when not verified, 2 when it could not be answered.
     Verify(verify_cmd::VerifyArgs),
+    /// Trace a package (or a lot) through its containers and custody hops, as the home
+    /// organisation: the ten transaction-information elements per hop, and where the records
+    /// end, whom to ask next. The request and the answer's digest are recorded.
+    Trace(trace_cmd::TraceArgs),
     /// Lot-level records: FDA expiry extensions.
     #[command(subcommand)]
     Lots(verify_cmd::LotsCommand),
@@ -159,6 +164,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Investigations(cmd) => runtime()?.block_on(investigations_cmd::run(cmd)),
         Command::Form3911(args) => runtime()?.block_on(investigations_cmd::form(args)),
         Command::Verify(args) => runtime()?.block_on(verify_cmd::run(args)),
+        Command::Trace(args) => runtime()?.block_on(trace_cmd::run(args)),
         Command::Lots(cmd) => runtime()?.block_on(verify_cmd::lots(cmd)),
     }
 }

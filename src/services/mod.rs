@@ -12,6 +12,7 @@ pub mod capture;
 pub mod investigations;
 pub mod principals;
 pub mod query;
+pub mod trace;
 pub mod verify;
 
 use sqlx::AnyConnection;

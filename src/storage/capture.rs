@@ -16,7 +16,7 @@ use super::{Backend, StorageError};
 
 /// `JSON_ROWS($n)` in a statement becomes the backend's table function over the JSON array of
 /// strings bound at `$n`, exposing one column `value`.
-fn dialect(backend: Backend, template: &str) -> AssertSqlSafe<String> {
+pub(crate) fn dialect(backend: Backend, template: &str) -> AssertSqlSafe<String> {
     let membership = in_json(backend, template);
     let mut out = String::with_capacity(membership.len() + 32);
     let mut rest = membership.as_str();

@@ -19,6 +19,7 @@ pub mod investigations;
 pub mod masterdata;
 pub mod principals;
 pub mod query;
+pub mod trace;
 pub mod verify;
 
 use std::time::Duration;

@@ -436,3 +436,21 @@ pub async fn resolve(
         },
     })
 }
+
+/// The legal name of the registered partner with `gln`, if exactly one partner has it.
+pub async fn name_by_gln(
+    conn: &mut AnyConnection,
+    gln: &str,
+) -> Result<Option<String>, StorageError> {
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT r.legal_name FROM partner_glns g \
+         JOIN partner_records r ON r.principal_id = g.principal_id WHERE g.gln = $1 LIMIT 2",
+    )
+    .bind(gln)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(match names.as_slice() {
+        [one] => Some(one.clone()),
+        _ => None,
+    })
+}

@@ -15,5 +15,6 @@ mod epcis_query;
 mod helpers;
 mod investigations;
 mod tls;
+mod tracing;
 mod visibility;
 mod vrs;

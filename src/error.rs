@@ -56,6 +56,7 @@ codes! {
     CertificateExpired => ("certificate_expired", FORBIDDEN, "Certificate expired"),
     CertificateNotBound => ("certificate_not_bound", FORBIDDEN, "Certificate not bound to a principal"),
     CertificateRevoked => ("certificate_revoked", FORBIDDEN, "Certificate revoked"),
+    Conflict => ("conflict", CONFLICT, "Conflict with the current state"),
     GtinNotAnswered => ("gtin_not_answered", NOT_FOUND, "GTIN not answered by this responder"),
     Internal => ("internal", INTERNAL_SERVER_ERROR, "Internal error"),
     InvalidParameter => ("invalid_parameter", BAD_REQUEST, "Invalid parameter"),

@@ -7,6 +7,7 @@ pub mod audit_layer;
 mod epcis_capture;
 pub mod epcis_problem;
 mod epcis_query;
+mod investigations;
 mod trace_requests;
 mod vrs;
 mod whoami;
@@ -42,6 +43,7 @@ fn routes() -> Router<AppState> {
         .merge(audit::router())
         .merge(epcis_capture::router())
         .merge(epcis_query::router())
+        .merge(investigations::router())
         .merge(vrs::router())
         .merge(trace_requests::router())
         .fallback(error::not_found)

@@ -7,6 +7,7 @@ mod audit_cmd;
 mod capture_cmd;
 mod epcis_cmd;
 mod fixtures_cmd;
+mod investigations_cmd;
 mod partners_cmd;
 mod pki_cmd;
 mod server_cmd;
@@ -67,6 +68,13 @@ enum Command {
     /// Work with EPCIS documents offline: hash, validate, convert.
     #[command(subcommand)]
     Epcis(epcis_cmd::EpcisCommand),
+    /// Investigations of suspect and illegitimate product: open a case, quarantine, notes,
+    /// determination (the 24-hour FDA clock), FDA incident number, termination, close.
+    #[command(subcommand)]
+    Investigations(investigations_cmd::InvestigationsCommand),
+    /// Form FDA 3911 data of a case, prefilled from the case, the serial ledger, master data
+    /// and [organisation]: JSON, or a printable HTML page with --html.
+    Form3911(investigations_cmd::Form3911Args),
     /// Verify a product identifier against the serial ledger, as the VRS endpoint answers a
     /// trading partner (the answer is logged and audited).
     ///
@@ -153,6 +161,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(cmd) => runtime()?.block_on(audit_cmd::run(cmd)),
         Command::Fixtures(cmd) => fixtures_cmd::run(cmd),
         Command::Capture(args) => runtime()?.block_on(capture_cmd::run(args)),
+        Command::Investigations(cmd) => runtime()?.block_on(investigations_cmd::run(cmd)),
+        Command::Form3911(args) => runtime()?.block_on(investigations_cmd::form(args)),
         Command::Verify(args) => runtime()?.block_on(verify_cmd::run(args)),
         Command::Trace(args) => runtime()?.block_on(trace_cmd::run(args)),
         Command::Lots(cmd) => runtime()?.block_on(verify_cmd::lots(cmd)),

@@ -9,6 +9,7 @@
 
 pub mod audit;
 pub mod capture;
+pub mod investigations;
 pub mod principals;
 pub mod query;
 pub mod trace;

@@ -13,6 +13,7 @@ mod demo;
 mod epcis_capture;
 mod epcis_query;
 mod helpers;
+mod investigations;
 mod tls;
 mod tracing;
 mod visibility;

@@ -59,6 +59,7 @@ pub struct OrganisationSettings {
     pub name: Option<String>,
     /// GLN (13 digits): the responder GLN of verification answers. Without it the server
     /// answers verification requests with 503 and says to set it.
+    #[serde(deserialize_with = "gln_text")]
     pub gln: Option<String>,
     /// GS1 company prefixes whose GTINs this server answers verification requests for.
     /// Empty: every GTIN with a serial commissioned in this store.
@@ -79,6 +80,23 @@ pub struct OrganisationSettings {
     pub contact_email: Option<String>,
     /// Contact telephone.
     pub contact_phone: Option<String>,
+}
+
+/// A GLN written as a string, or as a number (an environment value such as
+/// `DSCSA__ORGANISATION__GLN=0614141000005` is read as a TOML integer, which drops the leading
+/// zero: a GLN always has 13 digits, so the zeros are put back).
+fn gln_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Text {
+        Text(String),
+        Number(u64),
+    }
+    Ok(match Option::<Text>::deserialize(d)? {
+        None => None,
+        Some(Text::Text(s)) => Some(s),
+        Some(Text::Number(n)) => Some(format!("{n:013}")),
+    })
 }
 
 impl OrganisationSettings {

@@ -255,6 +255,9 @@ pub struct LoadedChain {
     pub new: u64,
     /// A serial the demo treats as suspect (EPC URN), and its holder.
     pub suspect: Option<(String, String)>,
+    /// The suspect serial's product identifier from the ledger, as a verification request
+    /// names it: GTIN, serial, lot, expiry `YYMMDD`.
+    pub suspect_identifier: Option<[String; 4]>,
 }
 
 /// Why the demo supply chain could not be loaded.
@@ -321,7 +324,32 @@ pub async fn load_supply_chain(db: &Db) -> Result<LoadedChain, LoadError> {
         loaded.events += report.events;
         loaded.new += report.new;
     }
+    if let Some((epc, _)) = &loaded.suspect {
+        loaded.suspect_identifier = identifier(db, epc).await?;
+    }
     Ok(loaded)
+}
+
+/// GTIN, serial, lot and expiry (`YYMMDD`) of a commissioned serial.
+async fn identifier(db: &Db, epc: &str) -> Result<Option<[String; 4]>, StorageError> {
+    let key = crate::stored::epc_key(epc);
+    let Ok(dl) = epcis::id::DigitalLink::parse(&key) else {
+        return Ok(None);
+    };
+    let mut conn = db.pool().acquire().await?;
+    let Some((gtin, lot, expiry)) = crate::storage::trace::commissioning(&mut conn, &key).await?
+    else {
+        return Ok(None);
+    };
+    // The ledger keeps the ILMD date (YYYY-MM-DD); the VRS request wants YYMMDD.
+    let yymmdd: Option<String> = expiry.as_deref().and_then(|e| {
+        let digits: String = e.chars().filter(char::is_ascii_digit).collect();
+        digits.get(2..8).map(str::to_owned)
+    });
+    Ok(match (gtin, dl.serial(), lot, yymmdd) {
+        (Some(g), Some(s), Some(l), Some(e)) => Some([g, s.to_owned(), l, e]),
+        _ => None,
+    })
 }
 
 /// The text `serve --demo` prints: addresses, principals, curl lines.
@@ -422,6 +450,32 @@ pub fn instructions(
             out,
             "  {}",
             curl_path(layout, &ca, "compliance", &base, &path)
+        );
+    }
+    if let (Some([gtin, serial, lot, exp]), Some((epc, holder))) =
+        (&chain.suspect_identifier, &chain.suspect)
+    {
+        let holder_gln = party(holder)
+            .and_then(|(_, glns)| glns.first().copied())
+            .unwrap_or_default();
+        let enc = |s: &str| epcis::id::charset::dl_encode(s).into_owned();
+        let _ = writeln!(
+            out,
+            "Verify that unit as its holder would before a saleable return (GS1 Lightweight Messaging):"
+        );
+        let path = format!(
+            "/vrs/gtin/{gtin}/lot/{}/ser/{}?exp={exp}&linkType=verificationService&context=dscsaSaleableReturn&reqGLN={holder_gln}",
+            enc(lot),
+            enc(serial)
+        );
+        let _ = writeln!(out, "  {}", curl_path(layout, &ca, holder, &base, &path));
+        let _ = writeln!(
+            out,
+            "Trace it through its containers and owners, as the home organisation (in another terminal):"
+        );
+        let _ = writeln!(
+            out,
+            "  dscsa trace '{epc}'   # or: cargo run --release -- trace '{epc}'"
         );
     }
     let _ = writeln!(

@@ -243,3 +243,76 @@ fn capture_imports_files_once_and_names_refusals() {
         "every file captured twice"
     );
 }
+
+#[test]
+fn verify_and_trace_through_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let chain = data.join("chain");
+    ok(&Command::new(env!("CARGO_BIN_EXE_dscsa"))
+        .args([
+            "fixtures", "generate", "--units", "100", "--seed", "3", "--out",
+        ])
+        .arg(&chain)
+        .output()
+        .unwrap());
+    let mut files: Vec<String> = std::fs::read_dir(&chain)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "xml"))
+        .map(|p| p.to_str().unwrap().to_owned())
+        .collect();
+    files.sort();
+    let mut args = vec!["capture"];
+    args.extend(files.iter().map(String::as_str));
+    ok(&dscsa(data, &args));
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(chain.join("manifest.json")).unwrap())
+            .unwrap();
+    let epc = manifest["samples"]["suspect"]["epc"].as_str().unwrap();
+    let dl = epcis::id::DigitalLink::parse(&dscsa_exchange::stored::epc_key(epc)).unwrap();
+    let (gtin, serial) = (dl.gtin().unwrap().as_str(), dl.serial().unwrap());
+    let with_org = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_dscsa"))
+            .args(args)
+            .arg("--data-dir")
+            .arg(data)
+            .env("DSCSA__ORGANISATION__GLN", "0614141000005")
+            .env("DSCSA__ORGANISATION__COMPANY_PREFIXES", "[\"0614141\"]")
+            .output()
+            .unwrap()
+    };
+    // A scan of the 2D code's element string: verified, exit 0.
+    let scan = format!("(01){gtin}(21){serial}");
+    let out = ok(&with_org(&["verify", "--scan", &scan]));
+    assert!(out.contains("verified: yes"), "{out}");
+    assert!(out.contains("responder GLN: 0614141000005"), "{out}");
+    // The wrong lot: not verified, exit 1, the reason named.
+    let out = with_org(&["verify", "--gtin", gtin, "--serial", serial, "--lot", "NOPE", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["data"]["verificationFailureReason"], "No_match_GTIN_Serial_Lot");
+    // Without a responder GLN the command says which setting is missing.
+    let out = dscsa(data, &["verify", "--scan", &scan]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("[organisation]"));
+    // A malformed scan is refused naming the problem.
+    let out = with_org(&["verify", "--scan", "(01)00614141100018(21)X"]);
+    assert_eq!(out.status.code(), Some(2));
+
+    // The trace of the same unit: from the manufacturer's commissioning to its holder.
+    let out = ok(&with_org(&["trace", epc]));
+    assert!(out.contains("records begin with: commissioning"), "{out}");
+    assert!(out.contains("Acme Pharmaceuticals Inc. (0614141000005) -> "), "{out}");
+    let out = ok(&with_org(&["trace", epc, "--response-type", "last-known-owner", "--json"]));
+    let answer: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let owners = answer["tiResponse"]["trace"]["owners"].as_array().unwrap();
+    assert_eq!(owners.len(), 1);
+    let holder = manifest["samples"]["suspect"]["holder"].as_str().unwrap();
+    let holder_gln = match holder {
+        "rx-main-street" => "0360003000002",
+        "rx-riverside" => "0360004000001",
+        _ => "0360005000000",
+    };
+    assert_eq!(owners[0]["party"]["gln"], holder_gln, "{answer}");
+}

@@ -133,6 +133,28 @@ async fn serve_demo_prints_working_curl_lines_and_stops_on_sigterm() {
         "Eastern Drug Distributors LLC"
     );
 
+    // The printed verification line works as the holder: the unit is genuine.
+    let line = lines
+        .iter()
+        .find(|l| l.contains("/vrs/gtin/"))
+        .unwrap_or_else(|| panic!("no verification curl line in:\n{text}"));
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let arg = |flag: &str| words[words.iter().position(|w| *w == flag).unwrap() + 1];
+    let identity =
+        partners::tls::ClientIdentity::from_files(arg("--cert").as_ref(), arg("--key").as_ref())
+            .unwrap();
+    let config =
+        partners::tls::client_config(&ca, Some(identity), &[b"h2", b"http/1.1"], true).unwrap();
+    let client = reqwest::Client::builder()
+        .use_preconfigured_tls(Arc::unwrap_or_clone(config))
+        .build()
+        .unwrap();
+    let url = words.last().unwrap().trim_matches('\'');
+    let answer: serde_json::Value = client.get(url).send().await.unwrap().json().await.unwrap();
+    assert_eq!(answer["data"]["verified"], true, "{url}: {answer}");
+    assert_eq!(answer["responderGLN"], "0614141000005");
+    assert!(text.contains("dscsa trace '"), "{text}");
+
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

@@ -85,7 +85,10 @@ fn main() -> anyhow::Result<()> {
     let (app, ca, cert) = server_rt.block_on(async {
         let url = store::url(&dir, args.postgres.as_deref(), &name).await?;
         let db = store::load(&url, batches, |b| {
-            bulk::shipments_document(b, bulk::SHIPMENT_BATCH.min(units - b * bulk::SHIPMENT_BATCH))
+            bulk::shipments_document(
+                b,
+                bulk::SHIPMENT_BATCH.min(units - b * bulk::SHIPMENT_BATCH),
+            )
         })
         .await?;
         let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM serials")
@@ -170,7 +173,11 @@ fn main() -> anyhow::Result<()> {
     let concurrency = args.concurrency.clamp(1, 256);
     println!(
         "load_vrs: {units} serials, {} backend, {trials} trials x {}s, {concurrency} connections, {} cores",
-        if args.postgres.is_some() { "PostgreSQL" } else { "SQLite" },
+        if args.postgres.is_some() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        },
         duration.as_secs(),
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );

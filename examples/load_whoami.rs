@@ -49,9 +49,7 @@ struct Args {
     concurrency: usize,
 }
 
-async fn get_whoami(
-    sender: &mut load::Sender,
-) -> Result<(), String> {
+async fn get_whoami(sender: &mut load::Sender) -> Result<(), String> {
     let request = Request::get("/whoami")
         .header("host", "localhost")
         .body(Body::empty())
@@ -87,8 +85,7 @@ async fn trial(target: &Target, mode: Mode, concurrency: usize, duration: Durati
         let (target, done, stop) = (target.clone(), Arc::clone(&done), Arc::clone(&stop));
         workers.push(tokio::spawn(async move {
             let mut keep: Option<load::Sender> = None;
-            while !stop.load(Ordering::Relaxed) && done.load(Ordering::Relaxed) < load::MAX_OPS
-            {
+            while !stop.load(Ordering::Relaxed) && done.load(Ordering::Relaxed) < load::MAX_OPS {
                 let outcome = match mode {
                     Mode::ConnectionPerRequest => match load::open(&target).await {
                         Ok(mut sender) => get_whoami(&mut sender).await,

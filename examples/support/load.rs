@@ -73,7 +73,11 @@ pub(crate) async fn get(sender: &mut Sender, path: &str) -> Result<bytes::Bytes,
 }
 
 /// One POST of a JSON body; the response body when the status is 2xx.
-pub(crate) async fn post_json(sender: &mut Sender, path: &str, body: String) -> Result<bytes::Bytes, String> {
+pub(crate) async fn post_json(
+    sender: &mut Sender,
+    path: &str,
+    body: String,
+) -> Result<bytes::Bytes, String> {
     let request = Request::post(path)
         .header("host", "localhost")
         .header("content-type", "application/json")
@@ -94,7 +98,10 @@ async fn send(sender: &mut Sender, request: Request<Body>) -> Result<bytes::Byte
     if status.is_success() {
         Ok(body)
     } else {
-        Err(format!("status {status}: {}", String::from_utf8_lossy(&body)))
+        Err(format!(
+            "status {status}: {}",
+            String::from_utf8_lossy(&body)
+        ))
     }
 }
 
@@ -104,20 +111,31 @@ pub(crate) type Op = Arc<
     dyn for<'a> Fn(
             &'a mut Sender,
             u64,
-        ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>
+        )
+            -> std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>
         + Send
         + Sync,
 >;
 
 /// Closed loop: `concurrency` keep-alive connections, each sending its next request when the
 /// last is answered, for `duration`. Returns requests per second and every latency.
-pub(crate) async fn closed_loop(target: &Target, op: Op, concurrency: usize, duration: Duration) -> (f64, Vec<Duration>) {
+pub(crate) async fn closed_loop(
+    target: &Target,
+    op: Op,
+    concurrency: usize,
+    duration: Duration,
+) -> (f64, Vec<Duration>) {
     let done = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let start = Instant::now();
     let mut workers = Vec::new();
     for _ in 0..concurrency {
-        let (target, done, stop, op) = (target.clone(), Arc::clone(&done), Arc::clone(&stop), Arc::clone(&op));
+        let (target, done, stop, op) = (
+            target.clone(),
+            Arc::clone(&done),
+            Arc::clone(&stop),
+            Arc::clone(&op),
+        );
         workers.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut keep: Option<Sender> = None;
@@ -125,7 +143,9 @@ pub(crate) async fn closed_loop(target: &Target, op: Op, concurrency: usize, dur
                 if keep.is_none() {
                     keep = open(&target).await.ok();
                 }
-                let Some(sender) = keep.as_mut() else { continue };
+                let Some(sender) = keep.as_mut() else {
+                    continue;
+                };
                 let n = done.fetch_add(1, Ordering::Relaxed);
                 let at = Instant::now();
                 match op(sender, n).await {
@@ -152,7 +172,13 @@ pub(crate) async fn closed_loop(target: &Target, op: Op, concurrency: usize, dur
 /// connections for `duration`; each latency is measured from the request's scheduled time,
 /// so a server that falls behind is charged for the queueing it causes (no coordinated
 /// omission). Returns the achieved rate and the latencies.
-pub(crate) async fn open_loop(target: &Target, op: Op, rate: f64, connections: usize, duration: Duration) -> (f64, Vec<Duration>) {
+pub(crate) async fn open_loop(
+    target: &Target,
+    op: Op,
+    rate: f64,
+    connections: usize,
+    duration: Duration,
+) -> (f64, Vec<Duration>) {
     let total = ((rate * duration.as_secs_f64()) as u64).min(MAX_OPS);
     let start = Instant::now() + Duration::from_millis(50);
     let mut workers = Vec::new();
@@ -169,7 +195,9 @@ pub(crate) async fn open_loop(target: &Target, op: Op, rate: f64, connections: u
                 if keep.is_none() {
                     keep = open(&target).await.ok();
                 }
-                let Some(sender) = keep.as_mut() else { continue };
+                let Some(sender) = keep.as_mut() else {
+                    continue;
+                };
                 match op(sender, n).await {
                     Ok(()) => latencies.push(due.elapsed()),
                     Err(e) => {
@@ -186,7 +214,10 @@ pub(crate) async fn open_loop(target: &Target, op: Op, rate: f64, connections: u
     for w in workers {
         all.extend(w.await.unwrap_or_default());
     }
-    (all.len() as f64 / (Instant::now() - start).as_secs_f64(), all)
+    (
+        all.len() as f64 / (Instant::now() - start).as_secs_f64(),
+        all,
+    )
 }
 
 /// The `p` quantile (0..=1) of sorted values.

@@ -18,10 +18,17 @@ use sqlx::Connection as _;
 
 /// The store's URL: `<dir>/<name>.db`, or database `dscsa_bench_<name>` on the server of
 /// `postgres` (created when missing).
-pub(crate) async fn url(dir: &Path, postgres: Option<&str>, name: &str) -> anyhow::Result<DatabaseUrl> {
+pub(crate) async fn url(
+    dir: &Path,
+    postgres: Option<&str>,
+    name: &str,
+) -> anyhow::Result<DatabaseUrl> {
     let Some(admin_url) = postgres else {
         std::fs::create_dir_all(dir)?;
-        return Ok(DatabaseUrl::from(format!("sqlite://{}/{name}.db?mode=rwc", dir.display())));
+        return Ok(DatabaseUrl::from(format!(
+            "sqlite://{}/{name}.db?mode=rwc",
+            dir.display()
+        )));
     };
     sqlx::any::install_default_drivers();
     let db = format!("dscsa_bench_{}", name.replace('-', "_"));
@@ -36,13 +43,20 @@ pub(crate) async fn url(dir: &Path, postgres: Option<&str>, name: &str) -> anyho
             .await?;
     }
     admin.close().await?;
-    let base = admin_url.rsplit_once('/').context("postgres URL without a database")?.0;
+    let base = admin_url
+        .rsplit_once('/')
+        .context("postgres URL without a database")?
+        .0;
     Ok(DatabaseUrl::from(format!("{base}/{db}")))
 }
 
 /// Captures batches `loaded..batches` of `document` as the home organisation, where `loaded`
 /// is the number of documents already stored. Returns the database.
-pub(crate) async fn load(url: &DatabaseUrl, batches: u64, document: impl Fn(u64) -> String) -> anyhow::Result<Db> {
+pub(crate) async fn load(
+    url: &DatabaseUrl,
+    batches: u64,
+    document: impl Fn(u64) -> String,
+) -> anyhow::Result<Db> {
     let db = Db::connect(url, 4).await?;
     db.migrate().await?;
     let loaded: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM epcis_documents")
@@ -65,7 +79,11 @@ pub(crate) async fn load(url: &DatabaseUrl, batches: u64, document: impl Fn(u64)
             &CaptureOptions::default(),
         )
         .await?;
-        anyhow::ensure!(report.refused.is_empty(), "batch {batch} refused: {:?}", report.refused);
+        anyhow::ensure!(
+            report.refused.is_empty(),
+            "batch {batch} refused: {:?}",
+            report.refused
+        );
         events += report.new;
         if (batch + 1) % 20 == 0 || batch + 1 == batches {
             println!(

@@ -288,10 +288,15 @@ fn verify_and_trace_through_the_command_line() {
     assert!(out.contains("verified: yes"), "{out}");
     assert!(out.contains("responder GLN: 0614141000005"), "{out}");
     // The wrong lot: not verified, exit 1, the reason named.
-    let out = with_org(&["verify", "--gtin", gtin, "--serial", serial, "--lot", "NOPE", "--json"]);
+    let out = with_org(&[
+        "verify", "--gtin", gtin, "--serial", serial, "--lot", "NOPE", "--json",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(answer["data"]["verificationFailureReason"], "No_match_GTIN_Serial_Lot");
+    assert_eq!(
+        answer["data"]["verificationFailureReason"],
+        "No_match_GTIN_Serial_Lot"
+    );
     // Without a responder GLN the command says which setting is missing.
     let out = dscsa(data, &["verify", "--scan", &scan]);
     assert_eq!(out.status.code(), Some(2));
@@ -303,8 +308,17 @@ fn verify_and_trace_through_the_command_line() {
     // The trace of the same unit: from the manufacturer's commissioning to its holder.
     let out = ok(&with_org(&["trace", epc]));
     assert!(out.contains("records begin with: commissioning"), "{out}");
-    assert!(out.contains("Acme Pharmaceuticals Inc. (0614141000005) -> "), "{out}");
-    let out = ok(&with_org(&["trace", epc, "--response-type", "last-known-owner", "--json"]));
+    assert!(
+        out.contains("Acme Pharmaceuticals Inc. (0614141000005) -> "),
+        "{out}"
+    );
+    let out = ok(&with_org(&[
+        "trace",
+        epc,
+        "--response-type",
+        "last-known-owner",
+        "--json",
+    ]));
     let answer: serde_json::Value = serde_json::from_str(&out).unwrap();
     let owners = answer["tiResponse"]["trace"]["owners"].as_array().unwrap();
     assert_eq!(owners.len(), 1);

@@ -16,7 +16,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::{Classification, Determination, FdaClock, InvestigationError, Status, load};
+use super::step::load;
+use super::{Classification, Determination, FdaClock, InvestigationError, Status};
 use crate::config::OrganisationSettings;
 use crate::storage::investigations as store;
 use crate::storage::{Db, masterdata, now_text};

@@ -457,26 +457,34 @@ async fn partners(
     let mut out = Vec::with_capacity(found.len());
     for (gln, (party, relations)) in found {
         let principal = store::partner_of_gln(&mut conn, &gln).await?;
-        let address: Vec<&str> = [
-            &party.street_address,
-            &party.city,
-            &party.state,
-            &party.postal_code,
-            &party.country_code,
-        ]
-        .into_iter()
-        .flatten()
-        .map(String::as_str)
-        .collect();
+        let address = joined(
+            [
+                &party.street_address,
+                &party.city,
+                &party.state,
+                &party.postal_code,
+                &party.country_code,
+            ],
+            ", ",
+        );
         out.push(Partner {
             name: principal.as_ref().map(|(_, n)| n.clone()).or(party.name),
             principal: principal.map(|(p, _)| p),
-            address: (!address.is_empty()).then(|| address.join(", ")),
+            address,
             relations: relations.into_iter().collect(),
             gln,
         });
     }
     Ok(out)
+}
+
+/// The parts that are known, joined with `separator`; none when none is known.
+fn joined<'a>(
+    parts: impl IntoIterator<Item = &'a Option<String>>,
+    separator: &str,
+) -> Option<String> {
+    let known: Vec<&str> = parts.into_iter().flatten().map(String::as_str).collect();
+    (!known.is_empty()).then(|| known.join(separator))
 }
 
 /// Escapes text for HTML element content and quoted attribute values.
@@ -628,36 +636,13 @@ pub fn html(f: &Form3911) -> String {
     let c = &f.company;
     row(&mut h, "20", "Company name", opt(c.name.as_ref()));
     row(&mut h, "", "GLN", opt(c.gln.as_ref()));
-    let address: Vec<String> = [&c.street, &c.city, &c.state, &c.postal_code, &c.country]
-        .into_iter()
-        .flatten()
-        .cloned()
-        .collect();
-    row(
-        &mut h,
-        "21",
-        "Address",
-        if address.is_empty() {
-            opt(None)
-        } else {
-            esc(&address.join(", "))
-        },
+    let address = joined(
+        [&c.street, &c.city, &c.state, &c.postal_code, &c.country],
+        ", ",
     );
-    let contact: Vec<String> = [&c.contact_name, &c.contact_email, &c.contact_phone]
-        .into_iter()
-        .flatten()
-        .cloned()
-        .collect();
-    row(
-        &mut h,
-        "23",
-        "Contact",
-        if contact.is_empty() {
-            opt(None)
-        } else {
-            esc(&contact.join(" · "))
-        },
-    );
+    row(&mut h, "21", "Address", opt(address.as_ref()));
+    let contact = joined([&c.contact_name, &c.contact_email, &c.contact_phone], " · ");
+    row(&mut h, "23", "Contact", opt(contact.as_ref()));
     h.push_str("</table><h2>Immediate trading partners to notify</h2>");
     if f.trading_partners.is_empty() {
         h.push_str("<p>None found in the events of this product.</p>");

@@ -4,7 +4,7 @@
 //! the caller's connection or transaction.
 //!
 //! The serials of a case are "the ledger rows its serial items name, plus every ledger row of
-//! the lots it names" ([`CASE_SERIALS`]): one SQL condition, so a recall of a lot of 100,000
+//! the lots it names" (`CASE_SERIALS`): one SQL condition, so a recall of a lot of 100,000
 //! units is one statement, not 100,000.
 
 use sqlx::{AnyConnection, AssertSqlSafe};

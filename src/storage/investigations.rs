@@ -4,10 +4,10 @@
 //! the caller's connection or transaction.
 //!
 //! The serials of a case are "the ledger rows its serial items name, plus every ledger row of
-//! the lots it names" ([`CASE_SERIALS`]): one SQL condition, so a recall of a lot of 100,000
+//! the lots it names" (`CASE_SERIALS`): one SQL condition, so a recall of a lot of 100,000
 //! units is one statement, not 100,000.
 
-use sqlx::{AnyConnection, AssertSqlSafe, Row as _};
+use sqlx::{AnyConnection, AssertSqlSafe};
 
 use super::{Backend, StorageError};
 
@@ -398,51 +398,6 @@ pub async fn clear(conn: &mut AnyConnection, id: i64) -> Result<u64, StorageErro
         .execute(&mut *conn)
         .await?
         .rows_affected())
-}
-
-/// One owning party named by an event touching a case's serials or their containers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PartyRow {
-    /// The event.
-    pub event: i64,
-    /// `source` | `destination`.
-    pub direction: String,
-    /// 13-digit GLN.
-    pub gln: String,
-}
-
-/// The owning parties (source and destination) of every event naming case `id`'s serials or
-/// the containers they were ever packed in (two levels: case and pallet), by event.
-pub async fn owning_parties(
-    conn: &mut AnyConnection,
-    id: i64,
-) -> Result<Vec<PartyRow>, StorageError> {
-    let sql = format!(
-        "WITH k AS (SELECT epc FROM serials WHERE {CASE_SERIALS}), \
-         c1 AS (SELECT DISTINCT a.parent AS epc FROM aggregation_intervals a \
-                WHERE a.child IN (SELECT epc FROM k)), \
-         c2 AS (SELECT DISTINCT a.parent AS epc FROM aggregation_intervals a \
-                WHERE a.child IN (SELECT epc FROM c1)), \
-         ev AS (SELECT DISTINCT event FROM event_epcs WHERE epc IN (SELECT epc FROM k) \
-                OR epc IN (SELECT epc FROM c1) OR epc IN (SELECT epc FROM c2)) \
-         SELECT p.event, p.direction, p.gln FROM event_parties p \
-         WHERE p.event IN (SELECT event FROM ev) AND p.type LIKE '%owning_party' \
-         AND p.gln IS NOT NULL ORDER BY p.event, p.direction, p.gln"
-    );
-    let rows = sqlx::query(AssertSqlSafe(sql))
-        .bind(id)
-        .fetch_all(&mut *conn)
-        .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(PartyRow {
-                event: r.try_get(0)?,
-                direction: r.try_get(1)?,
-                gln: r.try_get(2)?,
-            })
-        })
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(StorageError::from)
 }
 
 /// The registered principal (id, legal name) holding `gln`, if any.

@@ -10,7 +10,7 @@ use partners::StaffRole;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    Backend, TestApp, dscsa, exited, json, partner, spawn_app, spawn_app_with, staff,
+    Backend, TestApp, dscsa, exited, json, partner, spawn_app, spawn_app_with, spawn_demo, staff,
 };
 
 crate::on_both_backends!(
@@ -18,6 +18,7 @@ crate::on_both_backends!(
     illegal_transitions_are_409_unknown_cases_404_bad_fields_400,
     partners_are_refused_on_every_investigation_route,
     a_recall_marks_the_lot_and_a_cleared_case_releases_its_quarantine,
+    the_3911_names_the_partner_a_unit_went_to_three_containers_deep,
 );
 
 /// A server for the demo's manufacturer, with the demo supply chain loaded; returns the app,
@@ -451,6 +452,42 @@ async fn suspicion_to_quarantine_illegitimate_3911_termination_and_close(backend
         .await;
     assert!(rewrite.is_err());
     app.stop().await;
+}
+
+/// Regression: the partners to notify come from the trace, which follows a unit through every
+/// level of containers. The tracing scenario ships the unit from Acme (the home organisation)
+/// to east inside a case, on a pallet, in a shipping container: three levels, one more than the
+/// form's own walk used to follow, so it found no partner. East's later shipments (the unit to
+/// the pharmacy, its old case to west) are not Acme's transfers and name no partner of ours.
+async fn the_3911_names_the_partner_a_unit_went_to_three_containers_deep(backend: Backend) {
+    let Some(app) = spawn_demo(backend).await else {
+        return;
+    };
+    crate::tracing::scenario(&app).await;
+    let client = app.client(Some(&app.issue("compliance")));
+    let case = ok(post(
+        &app,
+        &client,
+        "/investigations",
+        json!({"reason": "suspect", "description": "Unit reported by the pharmacy",
+               "serials": [crate::tracing::UNIT]}),
+    )
+    .await)
+    .await;
+    let form = ok(client
+        .get(format!(
+            "{}/investigations/{}/form-3911",
+            app.base, case["id"]
+        ))
+        .send()
+        .await
+        .unwrap())
+    .await;
+    let partners = form["trading_partners"].as_array().unwrap();
+    assert_eq!(partners.len(), 1, "{form}");
+    assert_eq!(partners[0]["gln"], "0860001000009", "{form}");
+    assert_eq!(partners[0]["relations"], json!(["received_from_us"]));
+    assert!(partners[0]["name"].is_string(), "{form}");
 }
 
 async fn illegal_transitions_are_409_unknown_cases_404_bad_fields_400(backend: Backend) {

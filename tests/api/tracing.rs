@@ -18,7 +18,7 @@ const ACME: (&str, &str) = ("0614141.00000.0", "0614141.00001.0");
 const EAST: (&str, &str) = ("0860001.00000.0", "0860001.00001.0");
 const WEST: (&str, &str) = ("0860002.00000.0", "0860002.00001.0");
 const RX: (&str, &str) = ("0360003.00000.0", "0360003.00000.0");
-const UNIT: &str = "urn:epc:id:sgtin:0614141.010001.TRACE1";
+pub(crate) const UNIT: &str = "urn:epc:id:sgtin:0614141.010001.TRACE1";
 const OTHER: &str = "urn:epc:id:sgtin:0614141.010001.TRACE2";
 const CASE1: &str = "urn:epc:id:sscc:0614141.0900000001";
 const CASE2: &str = "urn:epc:id:sscc:0860001.0900000002";
@@ -95,7 +95,7 @@ async fn capture_as(app: &TestApp, who: &str, events: &[String]) {
 /// The scenario: minute 1 commissioning, 2-4 packing three levels, 5 shipping to east;
 /// east receives (6), unpacks pallet, case and unit (7-9), repacks the unit into case 2 (10),
 /// ships case 2 to the pharmacy (11), and ships the old case 1 to west (12).
-async fn scenario(app: &TestApp) {
+pub(crate) async fn scenario(app: &TestApp) {
     let ilmd = "<ilmd><cbvmda:lotNumber>LOTTRACE</cbvmda:lotNumber><cbvmda:itemExpirationDate>2028-12-31</cbvmda:itemExpirationDate></ilmd>";
     let site = ACME.1;
     capture_as(

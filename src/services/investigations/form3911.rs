@@ -1,7 +1,9 @@
 //! Form FDA 3911 data for a case (`../shared/reference/dscsa.md` §3.3), prefilled from the
 //! case, the serial ledger (lot, expiry), header master data (`master_products`: name, dosage
 //! form, strength, NDC by GTIN) and the home organisation (`[organisation]`), plus the
-//! immediate trading partners to notify, as JSON and as a printable HTML page.
+//! immediate trading partners to notify, as JSON and as a printable HTML page. The partners
+//! come from the custody hops [`trace::trace`] finds: this module reads them, it does not walk
+//! the containers or the events itself.
 //!
 //! The HTML page escapes every value ([`esc`]): names, notes and master data come from partners
 //! and staff and are hostile until proven otherwise. It loads nothing (no scripts, fonts,
@@ -16,9 +18,13 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::{Classification, Determination, FdaClock, InvestigationError, Status, load};
+use epcis::id::Gtin;
+
+use super::step::load;
+use super::{Classification, Determination, FdaClock, InvestigationError, Status};
 use crate::config::OrganisationSettings;
-use crate::storage::investigations as store;
+use crate::services::trace;
+use crate::storage::investigations::{self as store, ItemRow};
 use crate::storage::{Db, masterdata, now_text};
 
 /// One product (GTIN) of the form: items 6–16.
@@ -93,6 +99,8 @@ pub struct Partner {
     pub name: Option<String>,
     /// The registered principal holding the GLN, if any.
     pub principal: Option<String>,
+    /// Address from location master data (street, city, state, postal code, country).
+    pub address: Option<String>,
     /// `supplied_us`, `received_from_us` (or `party_to_a_transfer` when the home organisation
     /// has no GLN configured to tell the directions apart).
     pub relations: Vec<&'static str>,
@@ -228,7 +236,7 @@ pub async fn build(
     let mut products = Vec::with_capacity(groups.len());
     for (gtin, g) in groups {
         let master = masterdata::product(&mut conn, Some(&gtin), None).await?;
-        let derived_ndc = epcis::id::Gtin::parse(&gtin)
+        let derived_ndc = Gtin::parse(&gtin)
             .ok()
             .and_then(|g| epcis::id::Ndc::from_gtin(&g))
             .map(|n| n.as_str().to_owned());
@@ -342,7 +350,9 @@ pub async fn build(
             missing.push(format!("items 20-23: {field} is not configured"));
         }
     }
-    let trading_partners = partners(&mut conn, org, c.id).await?;
+    // The traces take connections of their own.
+    drop(conn);
+    let trading_partners = partners(db, org, &items, &mut missing).await?;
     Ok(Form3911 {
         investigation: c.reference.clone(),
         investigation_id: c.id,
@@ -365,63 +375,116 @@ pub async fn build(
     })
 }
 
-/// The immediate trading partners: owning parties on the other side of a transfer whose
-/// other side is the home organisation (its GLN or company prefixes).
+/// Most products (serials and lots) traced for the trading partners of one form. WHY a cap: a
+/// case may name up to [`MAX_ITEMS`](super::MAX_ITEMS) products, and each trace walks the
+/// product's containers level by level and reads every custody event it finds (a few queries
+/// per event), so a thousand serial traces would keep the form waiting for many seconds. A lot
+/// is traced once as a lot ([`trace::Product::Lot`]), not serial by serial, so even a large lot
+/// costs one walk. Products past the cap are named in `missing`.
+const MAX_TRACES: usize = 100;
+
+/// The immediate trading partners, from the custody hops [`trace::trace`] finds for each
+/// serial and lot the case names (through every level of containers, with the aggregation
+/// intervals): the transferors of hops into the home organisation (`supplied_us`) and the
+/// transferees of hops out of it (`received_from_us`). The home organisation is
+/// `organisation.gln`, and the GLNs under its company prefixes, so that a transfer between two
+/// of our own sites names no partner. With neither configured the directions cannot be told
+/// apart, and every party to a transfer is listed as `party_to_a_transfer`, as before.
 async fn partners(
-    conn: &mut sqlx::AnyConnection,
+    db: &Db,
     org: &OrganisationSettings,
-    id: i64,
+    items: &[ItemRow],
+    missing: &mut Vec<String>,
 ) -> Result<Vec<Partner>, InvestigationError> {
-    let rows = store::owning_parties(conn, id).await?;
+    let products: Vec<trace::Product> = items
+        .iter()
+        .filter_map(|i| {
+            let gtin = Gtin::parse(&i.gtin).ok()?;
+            match (&i.serial, &i.lot) {
+                (Some(serial), _) => Some(trace::Product::Serial {
+                    gtin,
+                    serial: serial.clone(),
+                }),
+                (None, Some(lot)) => Some(trace::Product::Lot {
+                    gtin,
+                    lot: lot.clone(),
+                }),
+                (None, None) => None,
+            }
+        })
+        .collect();
+    if products.len() > MAX_TRACES {
+        missing.push(format!(
+            "trading partners: traced the first {MAX_TRACES} of the {} products the case names; \
+             trace the others (dscsa trace) for their partners",
+            products.len()
+        ));
+    }
     let knows_home = org.gln.is_some() || !org.company_prefixes.is_empty();
-    let mut relations: BTreeMap<String, BTreeSet<&'static str>> = BTreeMap::new();
-    for same in rows.chunk_by(|a, b| a.event == b.event) {
-        let side = |dir: &'static str| {
-            same.iter()
-                .filter(move |r| r.direction == dir)
-                .map(|r| r.gln.as_str())
-        };
-        if !knows_home {
-            for gln in side("source").chain(side("destination")) {
-                relations
-                    .entry(gln.to_owned())
-                    .or_default()
-                    .insert("party_to_a_transfer");
-            }
-            continue;
+    let home = |p: &trace::Party| p.gln.as_deref().is_some_and(|g| is_home(org, g));
+    let mut found: BTreeMap<String, (trace::Party, BTreeSet<&'static str>)> = BTreeMap::new();
+    let mut note = |party: &trace::Party, relation: &'static str| {
+        if let Some(gln) = &party.gln {
+            found
+                .entry(gln.clone())
+                .or_insert_with(|| (party.clone(), BTreeSet::new()))
+                .1
+                .insert(relation);
         }
-        if side("source").any(|g| is_home(org, g)) {
-            for gln in side("destination").filter(|g| !is_home(org, g)) {
-                relations
-                    .entry(gln.to_owned())
-                    .or_default()
-                    .insert("received_from_us");
-            }
-        }
-        if side("destination").any(|g| is_home(org, g)) {
-            for gln in side("source").filter(|g| !is_home(org, g)) {
-                relations
-                    .entry(gln.to_owned())
-                    .or_default()
-                    .insert("supplied_us");
+    };
+    for product in products.iter().take(MAX_TRACES) {
+        let t = trace::trace(
+            db,
+            org,
+            &trace::Scope::Everything,
+            product,
+            trace::ResponseType::TransactionInformation,
+        )
+        .await?;
+        for hop in t.hops.iter().flatten() {
+            let (from, to) = (&hop.transferor, &hop.transferee);
+            if !knows_home {
+                note(from, "party_to_a_transfer");
+                note(to, "party_to_a_transfer");
+            } else if home(from) && !home(to) {
+                note(to, "received_from_us");
+            } else if home(to) && !home(from) {
+                note(from, "supplied_us");
             }
         }
     }
-    let mut out = Vec::with_capacity(relations.len());
-    for (gln, rel) in relations {
-        let principal = store::partner_of_gln(conn, &gln).await?;
-        let location = masterdata::location(conn, &gln).await?;
+    let mut conn = db.pool().acquire().await?;
+    let mut out = Vec::with_capacity(found.len());
+    for (gln, (party, relations)) in found {
+        let principal = store::partner_of_gln(&mut conn, &gln).await?;
+        let address = joined(
+            [
+                &party.street_address,
+                &party.city,
+                &party.state,
+                &party.postal_code,
+                &party.country_code,
+            ],
+            ", ",
+        );
         out.push(Partner {
-            name: principal
-                .as_ref()
-                .map(|(_, n)| n.clone())
-                .or_else(|| location.and_then(|l| l.name)),
+            name: principal.as_ref().map(|(_, n)| n.clone()).or(party.name),
             principal: principal.map(|(p, _)| p),
-            relations: rel.into_iter().collect(),
+            address,
+            relations: relations.into_iter().collect(),
             gln,
         });
     }
     Ok(out)
+}
+
+/// The parts that are known, joined with `separator`; none when none is known.
+fn joined<'a>(
+    parts: impl IntoIterator<Item = &'a Option<String>>,
+    separator: &str,
+) -> Option<String> {
+    let known: Vec<&str> = parts.into_iter().flatten().map(String::as_str).collect();
+    (!known.is_empty()).then(|| known.join(separator))
 }
 
 /// Escapes text for HTML element content and quoted attribute values.
@@ -573,51 +636,29 @@ pub fn html(f: &Form3911) -> String {
     let c = &f.company;
     row(&mut h, "20", "Company name", opt(c.name.as_ref()));
     row(&mut h, "", "GLN", opt(c.gln.as_ref()));
-    let address: Vec<String> = [&c.street, &c.city, &c.state, &c.postal_code, &c.country]
-        .into_iter()
-        .flatten()
-        .cloned()
-        .collect();
-    row(
-        &mut h,
-        "21",
-        "Address",
-        if address.is_empty() {
-            opt(None)
-        } else {
-            esc(&address.join(", "))
-        },
+    let address = joined(
+        [&c.street, &c.city, &c.state, &c.postal_code, &c.country],
+        ", ",
     );
-    let contact: Vec<String> = [&c.contact_name, &c.contact_email, &c.contact_phone]
-        .into_iter()
-        .flatten()
-        .cloned()
-        .collect();
-    row(
-        &mut h,
-        "23",
-        "Contact",
-        if contact.is_empty() {
-            opt(None)
-        } else {
-            esc(&contact.join(" · "))
-        },
-    );
+    row(&mut h, "21", "Address", opt(address.as_ref()));
+    let contact = joined([&c.contact_name, &c.contact_email, &c.contact_phone], " · ");
+    row(&mut h, "23", "Contact", opt(contact.as_ref()));
     h.push_str("</table><h2>Immediate trading partners to notify</h2>");
     if f.trading_partners.is_empty() {
         h.push_str("<p>None found in the events of this product.</p>");
     } else {
-        h.push_str("<table><tr><th>GLN</th><th>Name</th><th>Relation</th></tr>");
+        h.push_str("<table><tr><th>GLN</th><th>Name</th><th>Address</th><th>Relation</th></tr>");
         for p in &f.trading_partners {
             let _ = write!(
                 h,
-                "<tr><td>{}</td><td>{}{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}{}</td><td>{}</td><td>{}</td></tr>",
                 esc(&p.gln),
                 opt(p.name.as_ref()),
                 p.principal
                     .as_ref()
                     .map(|id| format!(" ({})", esc(id)))
                     .unwrap_or_default(),
+                opt(p.address.as_ref()),
                 esc(&p.relations.join(", "))
             );
         }

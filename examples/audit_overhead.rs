@@ -74,6 +74,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             audit_public_key: *app.audit_public_key(),
             capture: Default::default(),
             organisation: Default::default(),
+            audit_writer: services::audit_writer::AuditWriter::start(app.db().clone()),
         };
         let routers = [
             (

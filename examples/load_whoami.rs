@@ -204,6 +204,7 @@ fn main() {
                 .public(),
             capture: Default::default(),
             organisation: Default::default(),
+            audit_writer: services::audit_writer::AuditWriter::start(app.db().clone()),
         };
         tokio::spawn(serve_plaintext(plain, state, identity));
         (app, plain_addr, cert, ca)

@@ -150,6 +150,7 @@ impl Application {
             audit_public_key,
             capture: config.capture.clone(),
             organisation: Arc::new(config.organisation.clone()),
+            audit_writer: crate::services::audit_writer::AuditWriter::start(db.clone()),
         });
         let mut tasks = vec![tokio::spawn(crate::tls_listener::serve(
             partner,

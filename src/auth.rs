@@ -34,6 +34,8 @@ pub struct AppState {
     pub capture: crate::config::CaptureSettings,
     /// The home organisation.
     pub organisation: Arc<crate::config::OrganisationSettings>,
+    /// The audit trail's group-commit writer (`services::audit_writer`).
+    pub audit_writer: crate::services::audit_writer::AuditWriter,
 }
 
 /// A permission a handler needs, as a type.

@@ -544,6 +544,7 @@ mod tests {
                 "urn:epc:id:sgtin:0614141.010001.X1".into(),
                 "rx-riverside".into(),
             )),
+            suspect_identifier: None,
         };
         let text = instructions(
             &layout,

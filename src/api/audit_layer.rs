@@ -89,6 +89,11 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Rows a handler needs committed together with its request's audit record (the layer
+/// writes them in the record's transaction): put in the response's extensions.
+#[derive(Debug, Clone, Default)]
+pub struct AuditCompanions(pub Vec<crate::services::audit_writer::Companion>);
+
 /// The middleware.
 pub async fn record_requests(
     State(state): State<AppState>,
@@ -113,7 +118,11 @@ pub async fn record_requests(
     let slot = AuditSlot::default();
     request.extensions_mut().insert(slot.clone());
 
-    let response = next.run(request).await;
+    let mut response = next.run(request).await;
+    let companions = response
+        .extensions_mut()
+        .remove::<AuditCompanions>()
+        .map_or_else(Vec::new, |c| c.0);
     let status = response.status();
     let (parts, body) = response.into_parts();
     let bytes = match to_bytes(body, MAX_BODY).await {
@@ -145,7 +154,7 @@ pub async fn record_requests(
         purpose: None,
         client_addr: client,
     };
-    if let Err(e) = crate::services::record(&state.db, record).await {
+    if let Err(e) = state.audit_writer.write(record, companions).await {
         tracing::error!(error = %e, "audit record not written: response withheld");
         return ApiError::new(Code::Internal, "internal error").into_response();
     }

@@ -194,10 +194,17 @@ async fn verify_handler(
         id: auth.principal().id.to_string(),
         channel: "rest",
     };
-    let answer = verify::verify(&state.db, &state.organisation, &requester, &request, None)
+    let (answer, log) = verify::answer(&state.db, &state.organisation, &requester, &request)
         .await
         .map_err(verify_error)?;
-    Ok(json(&answer))
+    let mut response = json(&answer);
+    // The log entry commits with the request's audit record (see `audit_layer`).
+    response
+        .extensions_mut()
+        .insert(super::audit_layer::AuditCompanions(vec![
+            crate::services::audit_writer::Companion::Verification(log),
+        ]));
+    Ok(response)
 }
 
 async fn check_connectivity(

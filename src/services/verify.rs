@@ -17,7 +17,7 @@ use epcis::id::{Expiry, Gtin, ScannedProduct};
 use serde::Serialize;
 
 use crate::config::OrganisationSettings;
-use crate::storage::verify::{self as store, LedgerEntry, LogRow};
+use crate::storage::verify::{self as store, LedgerEntry, LogEntry};
 use crate::storage::{Db, StorageError};
 
 /// Context values accepted in `context` (the Lightweight Messaging guideline's verification
@@ -341,6 +341,25 @@ pub async fn verify(
     request: &Request,
     investigation: Option<i64>,
 ) -> Result<Answer, VerifyError> {
+    let (answer, mut entry) = answer(db, organisation, requester, request).await?;
+    entry.investigation = investigation;
+    let mut conn = db.pool().acquire().await.map_err(StorageError::from)?;
+    store::log(&mut conn, &entry.row()).await?;
+    Ok(answer)
+}
+
+/// Answers a verification request from the ledger and returns the log entry to write with
+/// it. The partner listener writes the entry in the transaction of the request's audit
+/// record (`services::audit_writer`), so an answer is logged exactly when it is audited.
+///
+/// # Errors
+/// [`VerifyError`]: not configured, a GTIN we do not answer for, storage.
+pub async fn answer(
+    db: &Db,
+    organisation: &OrganisationSettings,
+    requester: &Requester,
+    request: &Request,
+) -> Result<(Answer, LogEntry), VerifyError> {
     let responder = organisation.gln.clone().ok_or(VerifyError::NotConfigured)?;
     if !organisation.company_prefixes.is_empty() && !owns_gtin(organisation, &request.gtin) {
         return Err(VerifyError::UnknownGtin(request.gtin.as_str().to_owned()));
@@ -353,6 +372,7 @@ pub async fn verify(
     {
         return Err(VerifyError::UnknownGtin(request.gtin.as_str().to_owned()));
     }
+    drop(conn);
     let now = time::OffsetDateTime::now_utc();
     let data = judge(request, entry.as_ref(), now.date());
     let answer = Answer {
@@ -364,32 +384,27 @@ pub async fn verify(
             .clone()
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
     };
-    let answer_json = serde_json::to_string(&answer).unwrap_or_default();
-    store::log(
-        &mut conn,
-        &LogRow {
-            corr_uuid: &answer.corr_uuid,
-            requested_at: &crate::storage::now_text(),
-            requester: &requester.id,
-            channel: requester.channel,
-            req_gln: request.req_gln.as_deref(),
-            context: request.context.as_deref(),
-            gtin: request.gtin.as_str(),
-            lot: request.lot.as_deref(),
-            serial: &request.serial,
-            expiry: request.expiry.map(|e| e.to_string()).as_deref(),
-            verified: answer.data.verified,
-            failure_reason: answer
-                .data
-                .verification_failure_reason
-                .map(FailureReason::as_str),
-            additional_info: answer.data.additional_info.map(AdditionalInfo::as_str),
-            answer: &answer_json,
-            investigation,
-        },
-    )
-    .await?;
-    Ok(answer)
+    let log = LogEntry {
+        corr_uuid: answer.corr_uuid.clone(),
+        requested_at: crate::storage::now_text(),
+        requester: requester.id.clone(),
+        channel: requester.channel.to_owned(),
+        req_gln: request.req_gln.clone(),
+        context: request.context.clone(),
+        gtin: request.gtin.as_str().to_owned(),
+        lot: request.lot.clone(),
+        serial: request.serial.clone(),
+        expiry: request.expiry.map(|e| e.to_string()),
+        verified: answer.data.verified,
+        failure_reason: answer
+            .data
+            .verification_failure_reason
+            .map(FailureReason::as_str),
+        additional_info: answer.data.additional_info.map(AdditionalInfo::as_str),
+        answer: serde_json::to_string(&answer).unwrap_or_default(),
+        investigation: None,
+    };
+    Ok((answer, log))
 }
 
 /// `YYYY-MM-DDThh:mm:ss.sssZ`, the example's form.

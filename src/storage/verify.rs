@@ -103,6 +103,64 @@ pub struct LogRow<'a> {
     pub investigation: Option<i64>,
 }
 
+/// A [`LogRow`] that owns its values, to be written later (with the request's audit record).
+#[derive(Debug, Clone)]
+pub struct LogEntry {
+    /// See [`LogRow`]; the fields mirror it.
+    pub corr_uuid: String,
+    /// When.
+    pub requested_at: String,
+    /// Who asked.
+    pub requester: String,
+    /// `rest`, `cli`, `mcp`.
+    pub channel: String,
+    /// Requester GLN.
+    pub req_gln: Option<String>,
+    /// Context.
+    pub context: Option<String>,
+    /// GTIN.
+    pub gtin: String,
+    /// Lot.
+    pub lot: Option<String>,
+    /// Serial.
+    pub serial: String,
+    /// Expiry asked.
+    pub expiry: Option<String>,
+    /// Verdict.
+    pub verified: bool,
+    /// Failure reason.
+    pub failure_reason: Option<&'static str>,
+    /// Additional info.
+    pub additional_info: Option<&'static str>,
+    /// The answer as sent.
+    pub answer: String,
+    /// The investigation that asked.
+    pub investigation: Option<i64>,
+}
+
+impl LogEntry {
+    /// The row to insert.
+    pub fn row(&self) -> LogRow<'_> {
+        LogRow {
+            corr_uuid: &self.corr_uuid,
+            requested_at: &self.requested_at,
+            requester: &self.requester,
+            channel: &self.channel,
+            req_gln: self.req_gln.as_deref(),
+            context: self.context.as_deref(),
+            gtin: &self.gtin,
+            lot: self.lot.as_deref(),
+            serial: &self.serial,
+            expiry: self.expiry.as_deref(),
+            verified: self.verified,
+            failure_reason: self.failure_reason,
+            additional_info: self.additional_info,
+            answer: &self.answer,
+            investigation: self.investigation,
+        }
+    }
+}
+
 /// Appends one verification to the log.
 pub async fn log(conn: &mut AnyConnection, row: &LogRow<'_>) -> Result<(), StorageError> {
     sqlx::query(

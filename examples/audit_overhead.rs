@@ -75,6 +75,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             capture: Default::default(),
             organisation: Default::default(),
             audit_writer: services::audit_writer::AuditWriter::start(app.db().clone()),
+            principals: Default::default(),
         };
         let routers = [
             (

@@ -220,8 +220,13 @@ fn main() -> anyhow::Result<()> {
                 }
                 let Some(s) = sender.as_mut() else { continue };
                 let at = Instant::now();
-                if op(s, 1_000_000 + n).await.is_ok() && n >= 20 {
-                    lat.push(at.elapsed());
+                match op(s, 1_000_000 + n).await {
+                    Ok(()) if n >= 20 => lat.push(at.elapsed()),
+                    Ok(()) => {}
+                    Err(e) => {
+                        eprintln!("request failed: {e}");
+                        sender = None;
+                    }
                 }
             }
             lat.sort();

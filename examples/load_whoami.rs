@@ -205,6 +205,7 @@ fn main() {
             capture: Default::default(),
             organisation: Default::default(),
             audit_writer: services::audit_writer::AuditWriter::start(app.db().clone()),
+            principals: Default::default(),
         };
         tokio::spawn(serve_plaintext(plain, state, identity));
         (app, plain_addr, cert, ca)

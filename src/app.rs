@@ -151,6 +151,7 @@ impl Application {
             capture: config.capture.clone(),
             organisation: Arc::new(config.organisation.clone()),
             audit_writer: crate::services::audit_writer::AuditWriter::start(db.clone()),
+            principals: crate::principal_cache::PrincipalCache::default(),
         });
         let mut tasks = vec![tokio::spawn(crate::tls_listener::serve(
             partner,

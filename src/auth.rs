@@ -19,7 +19,7 @@ use partners::{Action, PeerIdentity, Principal, Status, Visibility};
 
 use crate::error::{ApiError, Code};
 use crate::storage::Db;
-use crate::storage::principals::{self, Resolved};
+use crate::storage::principals::Resolved;
 
 /// What every partner-listener handler can reach.
 #[derive(Debug, Clone)]
@@ -36,6 +36,8 @@ pub struct AppState {
     pub organisation: Arc<crate::config::OrganisationSettings>,
     /// The audit trail's group-commit writer (`services::audit_writer`).
     pub audit_writer: crate::services::audit_writer::AuditWriter,
+    /// Resolved principals by certificate (`principal_cache`).
+    pub principals: crate::principal_cache::PrincipalCache,
 }
 
 /// A permission a handler needs, as a type.
@@ -130,7 +132,7 @@ impl<S: Scope> FromRequestParts<AppState> for Authorized<S> {
             .acquire()
             .await
             .map_err(ApiError::internal)?;
-        let resolved = principals::resolve(&mut conn, &identity).await?;
+        let resolved = state.principals.resolve(&mut conn, &identity).await?;
         drop(conn);
         let (principal, binding_id) = match resolved {
             Resolved::Bound {

@@ -15,6 +15,7 @@ pub mod demo;
 pub mod error;
 pub mod fixtures;
 mod ops;
+pub mod principal_cache;
 pub mod services;
 pub mod storage;
 pub mod stored;

@@ -28,14 +28,6 @@ pub enum Companion {
     Verification(crate::storage::verify::LogEntry),
 }
 
-impl Companion {
-    async fn write(&self, conn: &mut sqlx::AnyConnection) -> Result<(), StorageError> {
-        match self {
-            Self::Verification(entry) => crate::storage::verify::log(conn, &entry.row()).await,
-        }
-    }
-}
-
 struct Job {
     record: NewRecord,
     companions: Vec<Companion>,
@@ -124,13 +116,16 @@ async fn run(db: Db, mut rx: mpsc::UnboundedReceiver<Job>) {
 
 async fn write_all(db: &Db, jobs: &[Job]) -> Result<Vec<AuditRecord>, StorageError> {
     let mut tx = db.begin_write().await?;
-    let mut sealed = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        for companion in &job.companions {
-            companion.write(&mut tx).await?;
-        }
-        sealed.push(crate::storage::audit::append(&mut tx, job.record.clone()).await?);
-    }
+    let verifications: Vec<_> = jobs
+        .iter()
+        .flat_map(|j| &j.companions)
+        .map(|c| match c {
+            Companion::Verification(entry) => entry.row(),
+        })
+        .collect();
+    crate::storage::verify::log_all(&mut tx, &verifications).await?;
+    let records = jobs.iter().map(|j| j.record.clone()).collect();
+    let sealed = crate::storage::audit::append_all(&mut tx, db.backend(), records).await?;
     tx.commit().await?;
     Ok(sealed)
 }

@@ -161,6 +161,46 @@ impl LogEntry {
     }
 }
 
+/// Appends verifications to the log in one statement per 1,000 rows.
+pub async fn log_all(conn: &mut AnyConnection, rows: &[LogRow<'_>]) -> Result<(), StorageError> {
+    for chunk in rows.chunks(1000) {
+        let mut sql = String::from(
+            "INSERT INTO verifications (corr_uuid, requested_at, requester, channel, req_gln, \
+             context, gtin, lot, serial, expiry, verified, failure_reason, additional_info, \
+             answer, investigation_id) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            let p: Vec<String> = (1..=15).map(|j| format!("${}", i * 15 + j)).collect();
+            sql.push_str(&format!("({})", p.join(", ")));
+        }
+        // The text holds placeholders only; every value is bound.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for row in chunk {
+            query = query
+                .bind(row.corr_uuid.to_owned())
+                .bind(row.requested_at.to_owned())
+                .bind(row.requester.to_owned())
+                .bind(row.channel.to_owned())
+                .bind(row.req_gln.map(str::to_owned))
+                .bind(row.context.map(str::to_owned))
+                .bind(row.gtin.to_owned())
+                .bind(row.lot.map(str::to_owned))
+                .bind(row.serial.to_owned())
+                .bind(row.expiry.map(str::to_owned))
+                .bind(i64::from(row.verified))
+                .bind(row.failure_reason)
+                .bind(row.additional_info)
+                .bind(row.answer.to_owned())
+                .bind(row.investigation);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// Appends one verification to the log.
 pub async fn log(conn: &mut AnyConnection, row: &LogRow<'_>) -> Result<(), StorageError> {
     sqlx::query(

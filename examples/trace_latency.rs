@@ -55,6 +55,7 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    dscsa_exchange::cli::init_tracing("warn");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -106,11 +107,12 @@ fn main() -> anyhow::Result<()> {
             std::slice::from_ref(&ca_der),
             Some(ClientIdentity::from_pem(cert.cert_pem(), cert.key_pem())?),
             &[b"http/1.1"],
-            true,
+            std::env::var_os("RESUME").is_some(),
         )?;
         let target = Target::mtls(app.partner_addr(), client);
         let mut sender = load::open(&target).await.map_err(anyhow::Error::msg)?;
         let mut rng = dscsa_exchange::fixtures::Rng(11);
+        let mut failures = 0u64;
         let container_prefix = "https://id.gs1.org/00/";
         let gtin = bulk::gtin();
         println!(
@@ -135,9 +137,16 @@ fn main() -> anyhow::Result<()> {
                     "responseTypeRequested": "TransactionInformation",
                     "productIdentifier": {"gtin": gtin, "serialNumber": serial}}});
                 let at = Instant::now();
-                let answer = load::post_json(&mut sender, "/tracing/requests", body.to_string())
-                    .await
-                    .map_err(anyhow::Error::msg)?;
+                let answer = match load::post_json(&mut sender, "/tracing/requests", body.to_string()).await {
+                    Ok(a) => a,
+                    Err(e) => {
+                        // Counted and reported, then a new connection.
+                        failures += 1;
+                        eprintln!("request failed: {e}");
+                        sender = load::open(&target).await.map_err(anyhow::Error::msg)?;
+                        continue;
+                    }
+                };
                 let took = at.elapsed();
                 let answer: serde_json::Value = serde_json::from_slice(&answer)?;
                 let hops = &answer["tiResponse"]["trace"]["hops"];
@@ -165,6 +174,7 @@ fn main() -> anyhow::Result<()> {
                 lat.len()
             );
         }
+        println!("  failed requests (reconnected): {failures}");
         app.stop().await;
         anyhow::Ok(())
     })

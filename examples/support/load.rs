@@ -59,7 +59,11 @@ pub(crate) async fn open(target: &Target) -> Result<Sender, String> {
     let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(io))
         .await
         .map_err(|e| e.to_string())?;
-    tokio::spawn(connection);
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            eprintln!("connection ended: {e:?}");
+        }
+    });
     Ok(sender)
 }
 
@@ -87,10 +91,12 @@ pub(crate) async fn post_json(
 }
 
 async fn send(sender: &mut Sender, request: Request<Body>) -> Result<bytes::Bytes, String> {
+    // A new connection's dispatcher may not have started yet: wait for it.
+    sender.ready().await.map_err(|e| format!("{e:?}"))?;
     let response = sender
         .send_request(request)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| format!("{e:?}"))?;
     let status = response.status();
     let body = axum::body::to_bytes(Body::new(response.into_body()), 16 << 20)
         .await

@@ -84,7 +84,9 @@ pub async fn checkpoint_if_due(
     every: u64,
     force: bool,
 ) -> Result<Option<Checkpoint>, StorageError> {
-    let mut tx = db.begin().await?;
+    // A write transaction from the start: read-then-write in a deferred one fails at once
+    // (SQLITE_BUSY, no retry) when the audit writer commits in between.
+    let mut tx = db.begin_write().await?;
     let (head_seq, head_hash) = store::head(&mut tx).await?;
     let last = store::last_checkpoint_seq(&mut tx).await?;
     let pending = u64::try_from(head_seq - last).unwrap_or(0);

@@ -392,8 +392,8 @@ pub async fn trace(
         Product::Serial { gtin: g, serial } => {
             let key = super::verify::sgtin_key(g, serial);
             let ledger = store::commissioning(conn, &key).await?;
+            let known = usize::from(ledger.is_some());
             let (lot, expiry) = ledger.map(|(_, l, e)| (l, e)).unwrap_or_default();
-            let known = usize::from(ledger_known(conn, &key).await?);
             let info = ProductInfo {
                 lot,
                 expiry,
@@ -481,6 +481,11 @@ pub async fn trace(
         }
     }
 
+    let ids: Vec<i64> = followed.values().map(|(e, _)| e.id).collect();
+    let all_parties = store::parties(conn, &ids).await?;
+    // Each party is looked up once per trace: the transferee of one hop is the transferor of
+    // the next.
+    let mut known: HashMap<String, Party> = HashMap::new();
     let mut hops: Vec<Hop> = Vec::new();
     let mut last_state: Option<String> = None;
     let mut first_is_commissioning = false;
@@ -494,7 +499,7 @@ pub async fn trace(
                 last_state = Some(terminal.to_owned());
             }
         }
-        let parties = store::parties(conn, event.id).await?;
+        let parties = all_parties.get(&event.id).map_or(&[][..], Vec::as_slice);
         let pick = |direction: &str, kind: &str| {
             parties
                 .iter()
@@ -506,8 +511,8 @@ pub async fn trace(
         ) else {
             continue;
         };
-        let transferor = party(conn, from.gln.as_deref(), &from.id).await?;
-        let transferee = party(conn, to.gln.as_deref(), &to.id).await?;
+        let transferor = party(conn, &mut known, from.gln.as_deref(), &from.id).await?;
+        let transferee = party(conn, &mut known, to.gln.as_deref(), &to.id).await?;
         let mut txs: Vec<BizTransaction> = store::biz_transactions(conn, event.id)
             .await?
             .into_iter()
@@ -526,11 +531,11 @@ pub async fn trace(
             continue;
         }
         let ship_from = match pick("source", "location") {
-            Some(p) => Some(party(conn, p.gln.as_deref(), &p.id).await?),
+            Some(p) => Some(party(conn, &mut known, p.gln.as_deref(), &p.id).await?),
             None => None,
         };
         let ship_to = match pick("destination", "location") {
-            Some(p) => Some(party(conn, p.gln.as_deref(), &p.id).await?),
+            Some(p) => Some(party(conn, &mut known, p.gln.as_deref(), &p.id).await?),
             None => None,
         };
         let shipped: Vec<&String> = if via.is_empty() {
@@ -648,13 +653,24 @@ pub async fn trace(
     })
 }
 
-async fn ledger_known(conn: &mut sqlx::AnyConnection, key: &str) -> Result<bool, StorageError> {
-    Ok(store::commissioning(conn, key).await?.is_some())
-}
-
 /// A party's name and address: the latest location master data for its GLN, else the
 /// registered partner with that GLN.
 async fn party(
+    conn: &mut sqlx::AnyConnection,
+    known: &mut HashMap<String, Party>,
+    gln: Option<&str>,
+    id: &str,
+) -> Result<Party, StorageError> {
+    if let Some(p) = known.get(id) {
+        return Ok(p.clone());
+    }
+    let p = lookup_party(conn, gln, id).await?;
+    known.insert(id.to_owned(), p.clone());
+    Ok(p)
+}
+
+/// [`party`] without the per-trace memory.
+async fn lookup_party(
     conn: &mut sqlx::AnyConnection,
     gln: Option<&str>,
     id: &str,

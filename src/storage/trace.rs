@@ -127,22 +127,33 @@ pub struct PartyRow {
     pub gln: Option<String>,
 }
 
-/// The sources and destinations of event `event`.
-pub async fn parties(conn: &mut AnyConnection, event: i64) -> Result<Vec<PartyRow>, StorageError> {
-    let rows = sqlx::query("SELECT direction, type, id, gln FROM event_parties WHERE event = $1")
-        .bind(event)
-        .fetch_all(&mut *conn)
-        .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(PartyRow {
-                direction: r.try_get(0)?,
-                kind: r.try_get(1)?,
-                id: r.try_get(2)?,
-                gln: r.try_get(3)?,
-            })
-        })
-        .collect()
+/// The sources and destinations of `events`, by event, in one statement per 500 events.
+pub async fn parties(
+    conn: &mut AnyConnection,
+    events: &[i64],
+) -> Result<std::collections::HashMap<i64, Vec<PartyRow>>, StorageError> {
+    let mut out: std::collections::HashMap<i64, Vec<PartyRow>> = std::collections::HashMap::new();
+    for chunk in events.chunks(500) {
+        let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        // Placeholders only; the event ids are bound.
+        let sql = format!(
+            "SELECT event, direction, type, id, gln FROM event_parties WHERE event IN ({})",
+            list.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for r in query.fetch_all(&mut *conn).await? {
+            out.entry(r.try_get(0)?).or_default().push(PartyRow {
+                direction: r.try_get(1)?,
+                kind: r.try_get(2)?,
+                id: r.try_get(3)?,
+                gln: r.try_get(4)?,
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// The business transactions (type, id) of event `event`.

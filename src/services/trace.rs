@@ -486,6 +486,8 @@ pub async fn trace(
     // Each party is looked up once per trace: the transferee of one hop is the transferor of
     // the next.
     let mut known: HashMap<String, Party> = HashMap::new();
+    let mut all_txs = store::biz_transactions(conn, &ids).await?;
+    let mut statements: HashMap<i64, Option<Statement>> = HashMap::new();
     let mut hops: Vec<Hop> = Vec::new();
     let mut last_state: Option<String> = None;
     let mut first_is_commissioning = false;
@@ -513,8 +515,9 @@ pub async fn trace(
         };
         let transferor = party(conn, &mut known, from.gln.as_deref(), &from.id).await?;
         let transferee = party(conn, &mut known, to.gln.as_deref(), &to.id).await?;
-        let mut txs: Vec<BizTransaction> = store::biz_transactions(conn, event.id)
-            .await?
+        let mut txs: Vec<BizTransaction> = all_txs
+            .remove(&event.id)
+            .unwrap_or_default()
             .into_iter()
             .map(|(kind, id)| BizTransaction { kind, id })
             .collect();
@@ -557,6 +560,20 @@ pub async fn trace(
             info.lot.as_deref(),
         )
         .await?;
+        // Hops of one document share its statement: read it once.
+        let statement = match statements.get(&event.document_id) {
+            Some(s) => s.clone(),
+            None => {
+                let s = store::statement(conn, event.document_id).await?.map(
+                    |(affirm, legal_notice)| Statement {
+                        affirm,
+                        legal_notice,
+                    },
+                );
+                statements.insert(event.document_id, s.clone());
+                s
+            }
+        };
         hops.push(Hop {
             event_id: event.event_id.clone(),
             event_hash_id: event.hash_id.clone(),
@@ -571,12 +588,7 @@ pub async fn trace(
             number_of_containers: count,
             via_containers: via.iter().cloned().collect(),
             business_transactions: txs,
-            transaction_statement: store::statement(conn, event.document_id).await?.map(
-                |(affirm, legal_notice)| Statement {
-                    affirm,
-                    legal_notice,
-                },
-            ),
+            transaction_statement: statement,
         });
     }
 

@@ -134,11 +134,10 @@ pub async fn parties(
 ) -> Result<std::collections::HashMap<i64, Vec<PartyRow>>, StorageError> {
     let mut out: std::collections::HashMap<i64, Vec<PartyRow>> = std::collections::HashMap::new();
     for chunk in events.chunks(500) {
-        let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
         // Placeholders only; the event ids are bound.
         let sql = format!(
             "SELECT event, direction, type, id, gln FROM event_parties WHERE event IN ({})",
-            list.join(", ")
+            placeholders(chunk.len())
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for id in chunk {
@@ -156,18 +155,38 @@ pub async fn parties(
     Ok(out)
 }
 
-/// The business transactions (type, id) of event `event`.
+/// `$1, $2, ... $n`.
+fn placeholders(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The business transactions (type, id) of `events`, by event, in one statement per 500.
 pub async fn biz_transactions(
     conn: &mut AnyConnection,
-    event: i64,
-) -> Result<Vec<(String, String)>, StorageError> {
-    let rows = sqlx::query("SELECT type, id FROM event_biz_transactions WHERE event = $1")
-        .bind(event)
-        .fetch_all(&mut *conn)
-        .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-        .collect()
+    events: &[i64],
+) -> Result<std::collections::HashMap<i64, Vec<(String, String)>>, StorageError> {
+    let mut out: std::collections::HashMap<i64, Vec<(String, String)>> =
+        std::collections::HashMap::new();
+    for chunk in events.chunks(500) {
+        // Placeholders only; the event ids are bound.
+        let sql = format!(
+            "SELECT event, type, id FROM event_biz_transactions WHERE event IN ({})",
+            placeholders(chunk.len())
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for r in query.fetch_all(&mut *conn).await? {
+            out.entry(r.try_get(0)?)
+                .or_default()
+                .push((r.try_get(1)?, r.try_get(2)?));
+        }
+    }
+    Ok(out)
 }
 
 /// The DSCSA transaction statement of document `document` (affirmation, legal notice).

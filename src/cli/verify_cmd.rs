@@ -27,8 +27,8 @@ pub(crate) struct VerifyArgs {
     #[arg(long, conflicts_with = "scan")]
     exp: Option<String>,
     /// What a scanner read from the 2D code: an element string, e.g.
-    /// '(01)00614141010016(17)280630(10)LOT2605A(21)S1' or with GS separators, or a GS1
-    /// Digital Link, e.g. 'https://id.gs1.org/01/00614141010016/21/S1?10=LOT2605A&17=280630'.
+    /// '(01)00614141100019(17)280630(10)LOT2605A(21)S1' or with GS separators, or a GS1
+    /// Digital Link, e.g. 'https://id.gs1.org/01/00614141100019/10/LOT2605A/21/S1?17=280630'.
     #[arg(long, value_name = "DATA")]
     scan: Option<String>,
     /// Print the answer as the VRS JSON body instead of text.

@@ -771,5 +771,17 @@ mod tests {
             .unwrap();
         assert_eq!(r.serial(), "S/2");
         assert!(Request::from_scan("(01)00614141010011(10)L1").is_err());
+        // The examples `dscsa verify --help` gives.
+        for example in [
+            "(01)00614141100019(17)280630(10)LOT2605A(21)S1",
+            "https://id.gs1.org/01/00614141100019/10/LOT2605A/21/S1?17=280630",
+        ] {
+            let r = Request::from_scan(example).unwrap();
+            assert_eq!(
+                (r.serial(), r.lot.as_deref()),
+                ("S1", Some("LOT2605A")),
+                "{example}"
+            );
+        }
     }
 }

@@ -24,14 +24,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::Context as _;
 use clap::Parser;
-use dscsa_exchange::Application;
-use dscsa_exchange::config::{OrganisationSettings, Overrides, Settings};
 use dscsa_exchange::fixtures::bulk;
-use dscsa_exchange::services::{self, Actor};
-use partners::binding::BindingMatch;
-use partners::devpki::DevCa;
 use partners::tls::ClientIdentity;
 use partners::{Principal, PrincipalKind, Status};
 
@@ -82,7 +76,7 @@ fn main() -> anyhow::Result<()> {
     let dir = args.store.join(&name);
     let batches = args.units.div_ceil(bulk::SHIPMENT_BATCH);
     let units = args.units;
-    let (app, ca, cert) = server_rt.block_on(async {
+    let (app, ca_der, cert) = server_rt.block_on(async {
         let url = store::url(&dir, args.postgres.as_deref(), &name).await?;
         let db = store::load(&url, batches, |b| {
             bulk::shipments_document(
@@ -96,44 +90,23 @@ fn main() -> anyhow::Result<()> {
             .await?;
         println!("  {stored} serials in the ledger");
         db.close().await;
-        let overrides = Overrides {
-            data_dir: Some(dir.clone()),
-            database_url: Some(url.expose().to_owned()),
-            partner_addr: Some("127.0.0.1:0".parse()?),
-            ops_addr: Some("127.0.0.1:0".parse()?),
+        let principal = Principal {
+            id: "load-east".parse()?,
+            display_name: "Load Test Wholesaler".into(),
+            status: Status::Active,
+            kind: PrincipalKind::Partner(partners::PartnerRecord {
+                legal_name: "Load Test Wholesaler".into(),
+                role: partners::PartnerRole::Wholesaler,
+                glns: vec![REQ_GLN.parse()?],
+                company_prefixes: vec![],
+                licences: partners::Licences::default(),
+                atp_credential: None,
+            }),
         };
-        let mut config = Settings::load(None, std::iter::empty(), &overrides)?.resolve()?;
-        config.organisation = OrganisationSettings::demo();
-        let app = Application::build(&config).await?;
-        let layout = config.dev_pki.clone().context("development PKI")?;
-        let ca = DevCa::load(&layout)?;
-        let id: partners::PrincipalId = "load-east".parse()?;
-        let mut conn = app.db().pool().acquire().await?;
-        let known = dscsa_exchange::storage::principals::find(&mut conn, &id).await?;
-        drop(conn);
-        if known.is_none() {
-            let principal = Principal {
-                id: id.clone(),
-                display_name: "Load Test Wholesaler".into(),
-                status: Status::Active,
-                kind: PrincipalKind::Partner(partners::PartnerRecord {
-                    legal_name: "Load Test Wholesaler".into(),
-                    role: partners::PartnerRole::Wholesaler,
-                    glns: vec![REQ_GLN.parse()?],
-                    company_prefixes: vec![],
-                    licences: partners::Licences::default(),
-                    atp_credential: None,
-                }),
-            };
-            let binding = (BindingMatch::name(id.as_str())?, None);
-            services::principals::register(app.db(), &Actor::Demo, &principal, &[binding]).await?;
-        }
-        let cert = ca.issue_client(&id, 1)?;
-        anyhow::Ok((app, ca, cert))
+        store::serve_as(&dir, &url, principal).await
     })?;
 
     let gtin = bulk::gtin();
-    let ca_der = rustls::pki_types::CertificateDer::from(ca.cert_der().to_vec());
     let client_config = |resume: bool| {
         partners::tls::client_config(
             std::slice::from_ref(&ca_der),

@@ -16,14 +16,8 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::Context as _;
 use clap::Parser;
-use dscsa_exchange::Application;
-use dscsa_exchange::config::{OrganisationSettings, Overrides, Settings};
 use dscsa_exchange::fixtures::bulk;
-use dscsa_exchange::services::{self, Actor};
-use partners::binding::BindingMatch;
-use partners::devpki::DevCa;
 use partners::tls::ClientIdentity;
 use partners::{Principal, PrincipalKind, StaffRole, Status};
 
@@ -75,34 +69,15 @@ fn main() -> anyhow::Result<()> {
         println!("  {events} events, {serials} EPCs in the ledger");
         db.close().await;
 
-        let overrides = Overrides {
-            data_dir: Some(dir.clone()),
-            database_url: Some(url.expose().to_owned()),
-            partner_addr: Some("127.0.0.1:0".parse()?),
-            ops_addr: Some("127.0.0.1:0".parse()?),
+        let principal = Principal {
+            id: "load-compliance".parse()?,
+            display_name: "Load Test Compliance".into(),
+            status: Status::Active,
+            kind: PrincipalKind::Staff {
+                role: StaffRole::Compliance,
+            },
         };
-        let mut config = Settings::load(None, std::iter::empty(), &overrides)?.resolve()?;
-        config.organisation = OrganisationSettings::demo();
-        let app = Application::build(&config).await?;
-        let ca = DevCa::load(&config.dev_pki.clone().context("development PKI")?)?;
-        let id: partners::PrincipalId = "load-compliance".parse()?;
-        let mut conn = app.db().pool().acquire().await?;
-        let known = dscsa_exchange::storage::principals::find(&mut conn, &id).await?;
-        drop(conn);
-        if known.is_none() {
-            let principal = Principal {
-                id: id.clone(),
-                display_name: "Load Test Compliance".into(),
-                status: Status::Active,
-                kind: PrincipalKind::Staff {
-                    role: StaffRole::Compliance,
-                },
-            };
-            let binding = (BindingMatch::name(id.as_str())?, None);
-            services::principals::register(app.db(), &Actor::Demo, &principal, &[binding]).await?;
-        }
-        let cert = ca.issue_client(&id, 1)?;
-        let ca_der = rustls::pki_types::CertificateDer::from(ca.cert_der().to_vec());
+        let (app, ca_der, cert) = store::serve_as(&dir, &url, principal).await?;
         let client = partners::tls::client_config(
             std::slice::from_ref(&ca_der),
             Some(ClientIdentity::from_pem(cert.cert_pem(), cert.key_pem())?),

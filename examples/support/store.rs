@@ -96,3 +96,48 @@ pub(crate) async fn load(
     sqlx::query("ANALYZE").execute(db.pool()).await?;
     Ok(db)
 }
+
+/// Starts the real server on the store at `url` (development PKI under `dir`, the demo
+/// manufacturer as the home organisation, listeners on free loopback ports), registers
+/// `principal` bound by name unless it exists, and issues its client certificate. Returns the
+/// server, the CA certificate (DER) and the client certificate.
+pub(crate) async fn serve_as(
+    dir: &Path,
+    url: &DatabaseUrl,
+    principal: partners::Principal,
+) -> anyhow::Result<(
+    dscsa_exchange::Application,
+    rustls::pki_types::CertificateDer<'static>,
+    partners::devpki::IssuedCert,
+)> {
+    let overrides = dscsa_exchange::config::Overrides {
+        data_dir: Some(dir.to_owned()),
+        database_url: Some(url.expose().to_owned()),
+        partner_addr: Some("127.0.0.1:0".parse()?),
+        ops_addr: Some("127.0.0.1:0".parse()?),
+    };
+    let mut config =
+        dscsa_exchange::config::Settings::load(None, std::iter::empty(), &overrides)?.resolve()?;
+    config.organisation = dscsa_exchange::config::OrganisationSettings::demo();
+    let app = dscsa_exchange::Application::build(&config).await?;
+    let ca = partners::devpki::DevCa::load(&config.dev_pki.clone().context("development PKI")?)?;
+    let mut conn = app.db().pool().acquire().await?;
+    let known = dscsa_exchange::storage::principals::find(&mut conn, &principal.id).await?;
+    drop(conn);
+    if known.is_none() {
+        let binding = (
+            partners::binding::BindingMatch::name(principal.id.as_str())?,
+            None,
+        );
+        dscsa_exchange::services::principals::register(
+            app.db(),
+            &Actor::Demo,
+            &principal,
+            &[binding],
+        )
+        .await?;
+    }
+    let cert = ca.issue_client(&principal.id, 1)?;
+    let ca_der = rustls::pki_types::CertificateDer::from(ca.cert_der().to_vec());
+    Ok((app, ca_der, cert))
+}

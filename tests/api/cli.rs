@@ -176,12 +176,9 @@ fn fixtures_generate_writes_valid_documents_and_refuses_bad_sizes() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--units 0: use 1 to 10,000,000"));
 }
 
-/// `dscsa capture`: a line per file and a summary; a second import stores nothing; a refused
-/// file exits 1 naming the defect and leaves the others stored; the audit trail has the imports.
-#[test]
-fn capture_imports_files_once_and_names_refusals() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path();
+/// `dscsa fixtures generate` of 100 units (seed 3) under `data/chain`: the directory and its
+/// documents in capture order.
+fn generated_chain(data: &std::path::Path) -> (std::path::PathBuf, Vec<String>) {
     let chain = data.join("chain");
     ok(&Command::new(env!("CARGO_BIN_EXE_dscsa"))
         .args([
@@ -197,6 +194,16 @@ fn capture_imports_files_once_and_names_refusals() {
         .map(|p| p.to_str().unwrap().to_owned())
         .collect();
     files.sort();
+    (chain, files)
+}
+
+/// `dscsa capture`: a line per file and a summary; a second import stores nothing; a refused
+/// file exits 1 naming the defect and leaves the others stored; the audit trail has the imports.
+#[test]
+fn capture_imports_files_once_and_names_refusals() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let (_, files) = generated_chain(data);
     let mut args = vec!["capture"];
     args.extend(files.iter().map(String::as_str));
     let first = ok(&dscsa(data, &args));
@@ -248,21 +255,7 @@ fn capture_imports_files_once_and_names_refusals() {
 fn verify_and_trace_through_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
-    let chain = data.join("chain");
-    ok(&Command::new(env!("CARGO_BIN_EXE_dscsa"))
-        .args([
-            "fixtures", "generate", "--units", "100", "--seed", "3", "--out",
-        ])
-        .arg(&chain)
-        .output()
-        .unwrap());
-    let mut files: Vec<String> = std::fs::read_dir(&chain)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "xml"))
-        .map(|p| p.to_str().unwrap().to_owned())
-        .collect();
-    files.sort();
+    let (chain, files) = generated_chain(data);
     let mut args = vec!["capture"];
     args.extend(files.iter().map(String::as_str));
     ok(&dscsa(data, &args));

@@ -5,6 +5,23 @@ use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
+/// The client and the URL of a printed `curl --cacert CA --cert CERT --key KEY 'URL'` line.
+fn curl_client(line: &str) -> (reqwest::Client, String) {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let arg = |flag: &str| words[words.iter().position(|w| *w == flag).unwrap() + 1];
+    let ca = partners::tls::read_certs_file(arg("--cacert").as_ref()).unwrap();
+    let identity =
+        partners::tls::ClientIdentity::from_files(arg("--cert").as_ref(), arg("--key").as_ref())
+            .unwrap();
+    let config =
+        partners::tls::client_config(&ca, Some(identity), &[b"h2", b"http/1.1"], true).unwrap();
+    let client = reqwest::Client::builder()
+        .use_preconfigured_tls(Arc::unwrap_or_clone(config))
+        .build()
+        .unwrap();
+    (client, words.last().unwrap().trim_matches('\'').to_owned())
+}
+
 #[tokio::test]
 async fn serve_demo_prints_working_curl_lines_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
@@ -51,21 +68,8 @@ async fn serve_demo_prints_working_curl_lines_and_stops_on_sigterm() {
         .iter()
         .find(|l| l.contains("--cert") && l.contains("whs-east"))
         .unwrap_or_else(|| panic!("no curl line in:\n{text}"));
-    // curl --cacert CA --cert CERT --key KEY URL
-    let words: Vec<&str> = curl.split_whitespace().collect();
-    let arg = |flag: &str| words[words.iter().position(|w| *w == flag).unwrap() + 1];
-    let url = words.last().unwrap().trim_matches('\'');
-    let ca = partners::tls::read_certs_file(arg("--cacert").as_ref()).unwrap();
-    let identity =
-        partners::tls::ClientIdentity::from_files(arg("--cert").as_ref(), arg("--key").as_ref())
-            .unwrap();
-    let config =
-        partners::tls::client_config(&ca, Some(identity), &[b"h2", b"http/1.1"], true).unwrap();
-    let client = reqwest::Client::builder()
-        .use_preconfigured_tls(Arc::unwrap_or_clone(config))
-        .build()
-        .unwrap();
-    let body: serde_json::Value = client.get(url).send().await.unwrap().json().await.unwrap();
+    let (client, url) = curl_client(curl);
+    let body: serde_json::Value = client.get(&url).send().await.unwrap().json().await.unwrap();
     assert_eq!(body["principal"]["id"], "whs-east");
 
     // The printed history lines of the suspect unit work: as its holder (the events that name
@@ -76,20 +80,7 @@ async fn serve_demo_prints_working_curl_lines_and_stops_on_sigterm() {
             .iter()
             .find(|l| l.contains("/epcis/epcs/") && l.contains(&format!("clients/{who}.pem")))
             .unwrap_or_else(|| panic!("no history curl line for {who} in:\n{text}"));
-        let words: Vec<&str> = line.split_whitespace().collect();
-        let arg = |flag: &str| words[words.iter().position(|w| *w == flag).unwrap() + 1];
-        let identity = partners::tls::ClientIdentity::from_files(
-            arg("--cert").as_ref(),
-            arg("--key").as_ref(),
-        )
-        .unwrap();
-        let config =
-            partners::tls::client_config(&ca, Some(identity), &[b"h2", b"http/1.1"], true).unwrap();
-        let client = reqwest::Client::builder()
-            .use_preconfigured_tls(Arc::unwrap_or_clone(config))
-            .build()
-            .unwrap();
-        let url = words.last().unwrap().trim_matches('\'').to_owned();
+        let (client, url) = curl_client(line);
         std::thread::spawn(move || {
             tokio::runtime::Runtime::new()
                 .unwrap()
@@ -138,19 +129,8 @@ async fn serve_demo_prints_working_curl_lines_and_stops_on_sigterm() {
         .iter()
         .find(|l| l.contains("/vrs/gtin/"))
         .unwrap_or_else(|| panic!("no verification curl line in:\n{text}"));
-    let words: Vec<&str> = line.split_whitespace().collect();
-    let arg = |flag: &str| words[words.iter().position(|w| *w == flag).unwrap() + 1];
-    let identity =
-        partners::tls::ClientIdentity::from_files(arg("--cert").as_ref(), arg("--key").as_ref())
-            .unwrap();
-    let config =
-        partners::tls::client_config(&ca, Some(identity), &[b"h2", b"http/1.1"], true).unwrap();
-    let client = reqwest::Client::builder()
-        .use_preconfigured_tls(Arc::unwrap_or_clone(config))
-        .build()
-        .unwrap();
-    let url = words.last().unwrap().trim_matches('\'');
-    let answer: serde_json::Value = client.get(url).send().await.unwrap().json().await.unwrap();
+    let (client, url) = curl_client(line);
+    let answer: serde_json::Value = client.get(&url).send().await.unwrap().json().await.unwrap();
     assert_eq!(answer["data"]["verified"], true, "{url}: {answer}");
     assert_eq!(answer["responderGLN"], "0614141000005");
     assert!(text.contains("dscsa trace '"), "{text}");

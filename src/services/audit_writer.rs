@@ -92,7 +92,7 @@ async fn run(db: Db, mut rx: mpsc::UnboundedReceiver<Job>) {
         match write_all(&db, &batch).await {
             Ok(sealed) => {
                 for (job, record) in batch.drain(..).zip(sealed) {
-                    log(&record);
+                    super::log_recorded(&record);
                     let _ = job.reply.send(Ok(record));
                 }
             }
@@ -128,17 +128,4 @@ async fn write_all(db: &Db, jobs: &[Job]) -> Result<Vec<AuditRecord>, StorageErr
     let sealed = crate::storage::audit::append_all(&mut tx, db.backend(), records).await?;
     tx.commit().await?;
     Ok(sealed)
-}
-
-fn log(sealed: &AuditRecord) {
-    tracing::info!(
-        target: "audit",
-        seq = sealed.seq,
-        actor = %sealed.actor,
-        channel = sealed.channel.as_str(),
-        action = %sealed.action,
-        outcome = sealed.outcome.as_str(),
-        status = sealed.status,
-        "recorded"
-    );
 }

@@ -102,6 +102,13 @@ pub async fn record(
     let mut tx = db.begin().await?;
     let sealed = crate::storage::audit::append(&mut tx, record).await?;
     tx.commit().await?;
+    log_recorded(&sealed);
+    Ok(sealed)
+}
+
+/// The log line of a committed audit record (no parameters: they may hold identifiers only
+/// the trail should keep).
+pub(crate) fn log_recorded(sealed: &AuditRecord) {
     tracing::info!(
         target: "audit",
         seq = sealed.seq,
@@ -112,5 +119,4 @@ pub async fn record(
         status = sealed.status,
         "recorded"
     );
-    Ok(sealed)
 }

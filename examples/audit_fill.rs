@@ -25,6 +25,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             database_url: url,
             partner_addr: None,
             ops_addr: None,
+            agent_addr: None,
         };
         let config = Settings::load(None, std::iter::empty(), &overrides)?.resolve()?;
         let key = dscsa_exchange::app::load_audit_key(&config.audit)?;

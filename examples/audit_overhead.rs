@@ -41,6 +41,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             database_url: database_url.clone(),
             partner_addr: Some("127.0.0.1:0".parse()?),
             ops_addr: Some("127.0.0.1:0".parse()?),
+            agent_addr: Some("127.0.0.1:0".parse()?),
         };
         let config = Settings::load(None, std::iter::empty(), &overrides)?.resolve()?;
         let app = Application::build(&config).await?;

@@ -165,6 +165,7 @@ fn main() {
         data_dir: Some(dir.path().to_owned()),
         partner_addr: Some("127.0.0.1:0".parse().expect("addr")),
         ops_addr: Some("127.0.0.1:0".parse().expect("addr")),
+        agent_addr: Some("127.0.0.1:0".parse().expect("addr")),
         ..Overrides::default()
     };
     let config = Settings::load(None, std::iter::empty(), &overrides)

@@ -1,5 +1,5 @@
 //! The running server: [`Application::build`] prepares everything a request needs (development
-//! PKI if configured, database and migrations, TLS), binds both listeners (port 0 in tests) and
+//! PKI if configured, database and migrations, TLS), binds the listeners (partner, agent, ops) (port 0 in tests) and
 //! starts serving; [`Application::stop`] or a signal shuts it down gracefully.
 
 use std::net::SocketAddr;
@@ -94,6 +94,7 @@ async fn checkpoints(
 #[derive(Debug)]
 pub struct Application {
     partner_addr: SocketAddr,
+    agent_addr: Option<SocketAddr>,
     ops_addr: SocketAddr,
     db: Db,
     tls: Arc<ServerTls>,
@@ -144,23 +145,57 @@ impl Application {
 
         let (shutdown, stop) = watch::channel(false);
         let audit_public_key = audit_key.public();
+        let organisation = Arc::new(config.organisation.clone());
+        let audit_writer = crate::services::audit_writer::AuditWriter::start(db.clone());
         let router = api::router(AppState {
             db: db.clone(),
             tls: Arc::clone(&tls),
             audit_public_key,
             capture: config.capture.clone(),
-            organisation: Arc::new(config.organisation.clone()),
-            audit_writer: crate::services::audit_writer::AuditWriter::start(db.clone()),
+            organisation: Arc::clone(&organisation),
+            audit_writer: audit_writer.clone(),
             principals: crate::principal_cache::PrincipalCache::default(),
         });
         let mut tasks = vec![tokio::spawn(crate::tls_listener::serve(
             partner,
-            Arc::clone(&tls),
+            crate::tls_listener::Handshake::ClientCertificate(Arc::clone(&tls)),
             router,
             config.handshake_timeout,
             config.shutdown_grace,
             stop.clone(),
         ))];
+        let mut agent_addr = None;
+        if config.agent.enabled {
+            let agent = bind(config.agent.addr).await?;
+            let addr = agent.local_addr().map_err(|source| StartError::Bind {
+                addr: config.agent.addr,
+                source,
+            })?;
+            agent_addr = Some(addr);
+            let resource = config
+                .agent
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("https://localhost:{}/mcp", addr.port()));
+            let read_only =
+                Db::connect_read_only(&config.database_url, config.max_connections).await?;
+            let ctx = Arc::new(crate::mcp::McpContext::new(
+                read_only,
+                organisation,
+                audit_writer,
+                config.agent.clone(),
+                resource,
+            ));
+            let server_only = partners::tls::server_only_config(&config.tls_files)?;
+            tasks.push(tokio::spawn(crate::tls_listener::serve(
+                agent,
+                crate::tls_listener::Handshake::ServerOnly(server_only),
+                crate::mcp::http::router(ctx),
+                config.handshake_timeout,
+                config.shutdown_grace,
+                stop.clone(),
+            )));
+        }
         let ops_router = crate::ops::router(db.clone(), stop.clone());
         let mut ops_stop = stop.clone();
         tasks.push(tokio::spawn(async move {
@@ -187,10 +222,11 @@ impl Application {
                 stop,
             )));
         }
-        tracing::info!(%partner_addr, %ops_addr, "listening");
+        tracing::info!(%partner_addr, ?agent_addr, %ops_addr, "listening");
         Ok(Self {
             audit_public_key,
             partner_addr,
+            agent_addr,
             ops_addr,
             db,
             tls,
@@ -207,6 +243,11 @@ impl Application {
     /// The partner listener's address (with the real port when configured as 0).
     pub fn partner_addr(&self) -> SocketAddr {
         self.partner_addr
+    }
+
+    /// The agent (MCP) listener's address, when enabled.
+    pub fn agent_addr(&self) -> Option<SocketAddr> {
+        self.agent_addr
     }
 
     /// The ops listener's address.

@@ -37,6 +37,8 @@ pub struct Settings {
     pub partner_listener: PartnerListenerSettings,
     /// The operations listener (plain HTTP, health and readiness).
     pub ops_listener: OpsListenerSettings,
+    /// The agent listener (TLS, bearer tokens): MCP for AI agents.
+    pub agent_listener: AgentListenerSettings,
     /// Certificates, client CAs and CRLs for the partner listener.
     pub tls: TlsSettings,
     /// Shutdown behaviour.
@@ -187,6 +189,7 @@ impl Default for Settings {
             database: DatabaseSettings::default(),
             partner_listener: PartnerListenerSettings::default(),
             ops_listener: OpsListenerSettings::default(),
+            agent_listener: AgentListenerSettings::default(),
             tls: TlsSettings::default(),
             shutdown: ShutdownSettings::default(),
             audit: AuditSettings::default(),
@@ -248,6 +251,75 @@ impl Default for OpsListenerSettings {
         Self {
             addr: SocketAddr::from(([127, 0, 0, 1], 9090)),
         }
+    }
+}
+
+/// `[agent_listener]`: the MCP endpoint for AI agents (`/mcp`, Streamable HTTP over TLS with
+/// the partner listener's server certificate; callers present bearer tokens issued by
+/// `dscsa agents token issue`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AgentListenerSettings {
+    /// Serve the agent listener.
+    pub enabled: bool,
+    /// Address and port; port 0 picks a free port.
+    pub addr: SocketAddr,
+    /// The canonical URI of the MCP endpoint as agents reach it (the OAuth resource, e.g.
+    /// `https://mcp.example.com/mcp`). Unset: `https://localhost:<port>/mcp`.
+    pub public_url: Option<String>,
+    /// Host names (with or without port) the `Host` header may carry: a guard against DNS
+    /// rebinding. Add the public host name when agents reach the server through it.
+    pub allowed_hosts: Vec<String>,
+    /// Browser origins allowed to call (scheme and host, e.g. `https://console.example.com`).
+    /// Empty: any request that carries an `Origin` header is refused.
+    pub allowed_origins: Vec<String>,
+    /// OAuth authorization servers listed in the protected-resource metadata. Unset: the
+    /// server's own origin (tokens come from `dscsa agents token issue`).
+    pub authorization_servers: Vec<String>,
+    /// Requests per minute per token (more: 429 with Retry-After).
+    pub calls_per_minute: u32,
+    /// Rows returned per minute per token (past it: 429 until the budget refills).
+    pub rows_per_minute: u32,
+    /// Largest structured answer of one tool call, in bytes (larger: a tool error asking to
+    /// narrow the request).
+    pub max_output_bytes: usize,
+}
+
+impl Default for AgentListenerSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            addr: SocketAddr::from(([127, 0, 0, 1], 8444)),
+            public_url: None,
+            allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
+            allowed_origins: Vec::new(),
+            authorization_servers: Vec::new(),
+            calls_per_minute: 120,
+            rows_per_minute: 20_000,
+            max_output_bytes: 512 * 1024,
+        }
+    }
+}
+
+impl AgentListenerSettings {
+    /// Checks the values.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.calls_per_minute == 0 || self.rows_per_minute == 0 || self.max_output_bytes < 1024
+        {
+            return Err(ConfigError::Invalid(
+                "agent_listener: calls_per_minute and rows_per_minute must be at least 1, \
+                 max_output_bytes at least 1024"
+                    .into(),
+            ));
+        }
+        for url in self.public_url.iter().chain(&self.authorization_servers) {
+            if !url.starts_with("https://") && !url.starts_with("http://localhost") {
+                return Err(ConfigError::Invalid(format!(
+                    "agent_listener: {url:?} must be an https:// URL"
+                )));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -359,6 +431,8 @@ pub struct Overrides {
     pub partner_addr: Option<SocketAddr>,
     /// `--ops-addr`.
     pub ops_addr: Option<SocketAddr>,
+    /// `--agent-addr`.
+    pub agent_addr: Option<SocketAddr>,
 }
 
 /// Why the configuration could not be loaded.
@@ -403,6 +477,9 @@ impl Settings {
         }
         if let Some(addr) = overrides.ops_addr {
             figment = figment.merge(Serialized::default("ops_listener.addr", addr));
+        }
+        if let Some(addr) = overrides.agent_addr {
+            figment = figment.merge(Serialized::default("agent_listener.addr", addr));
         }
         figment
             .extract()
@@ -489,7 +566,9 @@ impl Settings {
             ));
         }
         self.organisation.validate()?;
+        self.agent_listener.validate()?;
         Ok(Config {
+            agent: self.agent_listener,
             audit,
             capture: self.capture,
             organisation: self.organisation,
@@ -514,6 +593,18 @@ impl Settings {
 )]
 pub fn os_user() -> String {
     std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+}
+
+/// The agent token of `dscsa mcp stdio` (`DSCSA_AGENT_TOKEN`), kept secret in memory.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "configuration module: reads the environment"
+)]
+pub fn agent_token_from_env() -> Option<SecretString> {
+    std::env::var("DSCSA_AGENT_TOKEN")
+        .ok()
+        .filter(|t| !t.trim().is_empty())
+        .map(SecretString::from)
 }
 
 /// Whether logs are JSON lines (`DSCSA_LOG_FORMAT=json`, for production log shipping) rather
@@ -591,6 +682,8 @@ pub struct Config {
     pub capture: CaptureSettings,
     /// The home organisation (validated).
     pub organisation: OrganisationSettings,
+    /// The agent listener (validated).
+    pub agent: AgentListenerSettings,
 }
 
 /// The resolved `[audit]` settings.
@@ -622,6 +715,7 @@ impl Config {
             ops_listener: OpsListenerSettings {
                 addr: self.ops_addr,
             },
+            agent_listener: self.agent.clone(),
             tls: TlsSettings {
                 server_cert: Some(self.tls_files.cert.clone()),
                 server_key: Some(self.tls_files.key.clone()),

@@ -3,7 +3,8 @@
 //! Request flow (`../shared/DESIGN.md`): listener (who are you? [`tls_listener`] with
 //! `partners::tls`) → extractor (may you? [`auth`]) → service (do it, one transaction, one
 //! audit record: [`services`]) → storage (the only place with SQL: [`storage`]). The command
-//! line ([`cli`]) and the HTTP API ([`api`]) are thin adapters over the services.
+//! line ([`cli`]), the HTTP API ([`api`]) and the MCP tools for AI agents ([`mcp`]) are thin
+//! adapters over the services.
 
 pub mod api;
 pub mod app;
@@ -14,6 +15,7 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod fixtures;
+pub mod mcp;
 mod ops;
 pub mod principal_cache;
 pub mod services;

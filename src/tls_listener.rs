@@ -1,6 +1,7 @@
-//! The partner listener: TCP accept, the rustls handshake with a mandatory client certificate,
-//! then HTTP/1.1 or HTTP/2 (by ALPN) over the TLS stream, with the verified certificate
-//! attached to every request of the connection.
+//! The TLS listeners: TCP accept, the rustls handshake, then HTTP/1.1 or HTTP/2 (by ALPN)
+//! over the TLS stream. On the partner listener the handshake requires a client certificate,
+//! and the verified certificate is attached to every request of the connection; the agent
+//! listener serves TLS without client certificates (its callers present bearer tokens).
 //!
 //! With `partners::tls`, this is the only module that calls rustls (through `tokio-rustls`).
 //! A refused handshake (no certificate, unknown CA, expired, revoked) closes the connection
@@ -24,10 +25,29 @@ use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt as _;
 
-/// Accepts partner connections until `shutdown` turns true, then drains.
+/// How a listener's TLS handshakes are made.
+#[derive(Debug, Clone)]
+pub(crate) enum Handshake {
+    /// Mutual TLS: the partner listener's reloadable configuration; a client certificate is
+    /// required and attached to each request.
+    ClientCertificate(Arc<ServerTls>),
+    /// Server authentication only (the agent listener).
+    ServerOnly(Arc<rustls::ServerConfig>),
+}
+
+impl Handshake {
+    fn acceptor(&self) -> TlsAcceptor {
+        match self {
+            Self::ClientCertificate(tls) => TlsAcceptor::from(tls.current()),
+            Self::ServerOnly(config) => TlsAcceptor::from(Arc::clone(config)),
+        }
+    }
+}
+
+/// Accepts connections until `shutdown` turns true, then drains.
 pub(crate) async fn serve(
     listener: TcpListener,
-    tls: Arc<ServerTls>,
+    tls: Handshake,
     router: Router,
     handshake_timeout: Duration,
     grace: Duration,
@@ -49,7 +69,8 @@ pub(crate) async fn serve(
             }
         };
         let _ = tcp.set_nodelay(true);
-        let acceptor = TlsAcceptor::from(tls.current());
+        let acceptor = tls.acceptor();
+        let needs_certificate = matches!(tls, Handshake::ClientCertificate(_));
         let router = router.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
@@ -65,14 +86,17 @@ pub(crate) async fn serve(
                 }
             };
             let identity = match partners::tls::peer_identity(stream.get_ref().1) {
-                Some(Ok(identity)) => Arc::new(identity),
+                Some(Ok(identity)) => Some(Arc::new(identity)),
                 Some(Err(e)) => {
                     tracing::debug!(%peer, error = %e, "client certificate unreadable");
                     return;
                 }
-                None => return,
+                None if needs_certificate => return,
+                None => None,
             };
-            tracing::debug!(%peer, fingerprint = identity.fingerprint().short(), "TLS session");
+            if let Some(identity) = &identity {
+                tracing::debug!(%peer, fingerprint = identity.fingerprint().short(), "TLS session");
+            }
             serve_connection(TokioIo::new(stream), identity, peer, router, watcher).await;
         });
     }
@@ -95,7 +119,7 @@ pub struct ClientAddr(pub std::net::SocketAddr);
 /// Serves HTTP on one authenticated connection, adding its identity to each request.
 async fn serve_connection<I>(
     io: TokioIo<I>,
-    identity: Arc<PeerIdentity>,
+    identity: Option<Arc<PeerIdentity>>,
     peer: std::net::SocketAddr,
     router: Router,
     watcher: hyper_util::server::graceful::Watcher,
@@ -103,7 +127,9 @@ async fn serve_connection<I>(
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let service = router.map_request(move |mut request: Request<hyper::body::Incoming>| {
-        request.extensions_mut().insert(Arc::clone(&identity));
+        if let Some(identity) = &identity {
+            request.extensions_mut().insert(Arc::clone(identity));
+        }
         request.extensions_mut().insert(ClientAddr(peer));
         request
     });

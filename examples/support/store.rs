@@ -115,6 +115,7 @@ pub(crate) async fn serve_as(
         database_url: Some(url.expose().to_owned()),
         partner_addr: Some("127.0.0.1:0".parse()?),
         ops_addr: Some("127.0.0.1:0".parse()?),
+        agent_addr: Some("127.0.0.1:0".parse()?),
     };
     let mut config =
         dscsa_exchange::config::Settings::load(None, std::iter::empty(), &overrides)?.resolve()?;

@@ -143,6 +143,21 @@ fn build(files: &ServerTlsFiles) -> Result<(Arc<ServerConfig>, RevokedSerials), 
     Ok((Arc::new(config), revoked))
 }
 
+/// A server configuration with the same certificate and key but no client authentication:
+/// for the agent listener, whose callers authenticate with bearer tokens.
+pub fn server_only_config(files: &ServerTlsFiles) -> Result<Arc<ServerConfig>, Error> {
+    let chain = read_certs_file(&files.cert)?;
+    let key = read_key_file(&files.key)?;
+    let mut config = ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|e| Error::Tls(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| Error::Tls(format!("{}: {e}", files.key.display())))?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
 /// The (issuer, serial) pairs the configured CRLs revoke, so that a connection opened before a
 /// CRL reload is refused on its next request too.
 #[derive(Debug, Default)]

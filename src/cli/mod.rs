@@ -3,6 +3,7 @@
 //! Exit codes: 0 success; 1 the input was read but is not valid (validation errors); 2 the
 //! command could not run (bad arguments, unreadable file, unreachable database).
 
+mod agents_cmd;
 mod audit_cmd;
 mod capture_cmd;
 mod epcis_cmd;
@@ -88,6 +89,12 @@ enum Command {
     /// Lot-level records: FDA expiry extensions.
     #[command(subcommand)]
     Lots(verify_cmd::LotsCommand),
+    /// AI agents: bearer tokens for the MCP tools on the agent listener.
+    #[command(subcommand)]
+    Agents(agents_cmd::AgentsCommand),
+    /// The MCP tools over stdio, for a local agent (see also the agent listener, /mcp).
+    #[command(subcommand)]
+    Mcp(agents_cmd::McpCommand),
 }
 
 /// Where the configuration comes from: defaults < `--config FILE` < `DSCSA__SECTION__KEY`
@@ -109,6 +116,9 @@ pub(crate) struct ConfigArgs {
     /// Ops listener address [default: 127.0.0.1:9090].
     #[arg(long, value_name = "ADDR:PORT")]
     ops_addr: Option<std::net::SocketAddr>,
+    /// Agent (MCP) listener address [default: 127.0.0.1:8444].
+    #[arg(long, value_name = "ADDR:PORT")]
+    agent_addr: Option<std::net::SocketAddr>,
 }
 
 impl ConfigArgs {
@@ -119,6 +129,7 @@ impl ConfigArgs {
             database_url: self.database_url.clone(),
             partner_addr: self.partner_addr,
             ops_addr: self.ops_addr,
+            agent_addr: self.agent_addr,
         };
         Ok(Settings::load_from_process(self.config.as_deref(), &overrides)?.resolve()?)
     }
@@ -166,6 +177,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Verify(args) => runtime()?.block_on(verify_cmd::run(args)),
         Command::Trace(args) => runtime()?.block_on(trace_cmd::run(args)),
         Command::Lots(cmd) => runtime()?.block_on(verify_cmd::lots(cmd)),
+        Command::Agents(cmd) => runtime()?.block_on(agents_cmd::run(cmd)),
+        Command::Mcp(cmd) => runtime()?.block_on(agents_cmd::mcp(cmd)),
     }
 }
 

@@ -8,6 +8,7 @@
 //! with [`record`], in a transaction of their own.
 
 pub mod audit;
+pub mod agent_tokens;
 pub mod audit_writer;
 pub mod capture;
 pub mod investigations;

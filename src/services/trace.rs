@@ -184,7 +184,7 @@ impl Scope {
 }
 
 /// A party with its name and address from master data.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Party {
     /// GLN.
@@ -206,7 +206,7 @@ pub struct Party {
 }
 
 /// A business transaction reference (PO, invoice, despatch advice).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BizTransaction {
     /// CBV type (`po`, `inv`, `desadv`, ...) as sent.
@@ -217,7 +217,7 @@ pub struct BizTransaction {
 }
 
 /// A DSCSA transaction statement.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Statement {
     /// `affirmTransactionStatement`.
@@ -227,7 +227,7 @@ pub struct Statement {
 }
 
 /// One change of ownership.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Hop {
     /// The event's eventID.
@@ -262,7 +262,7 @@ pub struct Hop {
 }
 
 /// (A)-(F) of the transaction information: what the product is.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProductInfo {
     /// GTIN-14.
@@ -290,7 +290,7 @@ pub struct ProductInfo {
 }
 
 /// An owner, for the `AllKnownOwners` and `LastKnownOwner` answers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Owner {
     /// The party.
@@ -300,7 +300,7 @@ pub struct Owner {
 }
 
 /// Where our records stop, and whom to ask beyond them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Boundary {
     /// `commissioning` (the start is in our records), `dispensed`, `destroyed`,
@@ -312,7 +312,7 @@ pub struct Boundary {
 }
 
 /// The answer to a tracing request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Trace {
     /// What was traced.
@@ -334,7 +334,7 @@ pub struct Trace {
 }
 
 /// The package was inside `container` from `from` until `to`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Containment {
     /// Container EPC key.

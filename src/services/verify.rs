@@ -25,7 +25,7 @@ use crate::storage::{Db, StorageError};
 pub const CONTEXTS: [&str; 2] = ["dscsaSaleableReturn", "dscsaExceptionVerification"];
 
 /// Why a verification was not positive (`verificationFailureReason`), spelled as on the wire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub enum FailureReason {
     /// The GTIN and serial are not in our records.
     #[serde(rename = "No_match_GTIN_Serial")]
@@ -58,7 +58,7 @@ impl FailureReason {
 }
 
 /// What the ledger says about a matching package (`additionalInfo`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub enum AdditionalInfo {
     /// Determined illegitimate in an investigation.
     Illegitimate,
@@ -86,7 +86,7 @@ impl AdditionalInfo {
 }
 
 /// The `data` member of an answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AnswerData {
     /// Whether the product identifier is verified.
@@ -100,7 +100,7 @@ pub struct AnswerData {
 }
 
 /// A verification answer in the Lightweight Messaging response shape.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Answer {
     /// When the answer was made (UTC, milliseconds).

@@ -13,8 +13,10 @@
 //! Storage functions take a `&mut AnyConnection` (a pooled connection or an open transaction),
 //! so a service can make several calls, and later its audit record, in one transaction.
 
+pub mod agent_tokens;
 pub mod audit;
 pub mod capture;
+pub mod inventory;
 pub mod investigations;
 pub mod masterdata;
 pub mod principals;
@@ -99,6 +101,24 @@ impl Db {
     /// Connects. A SQLite file and its directory are created if missing, and the file is put
     /// in WAL mode.
     pub async fn connect(url: &DatabaseUrl, max_connections: u32) -> Result<Self, StorageError> {
+        Self::open(url, max_connections, false).await
+    }
+
+    /// Connects a pool that cannot write: every PostgreSQL transaction is `READ ONLY` and
+    /// every SQLite connection `query_only`, so a bug in a reader fails instead of writing. The
+    /// MCP tools use it (the database itself must exist and be migrated).
+    pub async fn connect_read_only(
+        url: &DatabaseUrl,
+        max_connections: u32,
+    ) -> Result<Self, StorageError> {
+        Self::open(url, max_connections, true).await
+    }
+
+    async fn open(
+        url: &DatabaseUrl,
+        max_connections: u32,
+        read_only: bool,
+    ) -> Result<Self, StorageError> {
         sqlx::any::install_default_drivers();
         let backend = if url.is_sqlite() {
             Backend::Sqlite
@@ -109,7 +129,7 @@ impl Db {
                 "database URL {url}: use sqlite://PATH or postgres://…"
             )));
         };
-        if backend == Backend::Sqlite {
+        if backend == Backend::Sqlite && !read_only {
             create_sqlite_dir(url.expose())?;
             let mut conn = AnyConnection::connect(url.expose()).await?;
             // 16 KiB pages for a new file (an existing one keeps its size): fewer B-tree levels
@@ -138,6 +158,15 @@ impl Db {
                         sqlx::query("PRAGMA busy_timeout = 60000")
                             .execute(&mut *conn)
                             .await?;
+                    }
+                    if read_only {
+                        let statement = match backend {
+                            Backend::Sqlite => "PRAGMA query_only = ON",
+                            Backend::Postgres => {
+                                "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"
+                            }
+                        };
+                        sqlx::query(statement).execute(&mut *conn).await?;
                     }
                     Ok(())
                 })

@@ -454,3 +454,16 @@ pub async fn name_by_gln(
         _ => None,
     })
 }
+
+/// The id of the registered partner with `gln`, if exactly one partner has it.
+pub async fn id_by_gln(conn: &mut AnyConnection, gln: &str) -> Result<Option<String>, StorageError> {
+    let ids: Vec<String> =
+        sqlx::query_scalar("SELECT principal_id FROM partner_glns WHERE gln = $1 LIMIT 2")
+            .bind(gln)
+            .fetch_all(&mut *conn)
+            .await?;
+    Ok(match ids.as_slice() {
+        [one] => Some(one.clone()),
+        _ => None,
+    })
+}

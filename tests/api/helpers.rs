@@ -65,6 +65,7 @@ pub(crate) async fn spawn_app_with(
         database_url,
         partner_addr: Some("127.0.0.1:0".parse().unwrap()),
         ops_addr: Some("127.0.0.1:0".parse().unwrap()),
+        agent_addr: Some("127.0.0.1:0".parse().unwrap()),
     };
     let mut config = Settings::load(None, std::iter::empty(), &overrides)
         .unwrap()

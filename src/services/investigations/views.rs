@@ -11,7 +11,7 @@ use crate::storage::Db;
 use crate::storage::investigations::{self as store, CaseRow};
 
 /// The FDA notification clock of a case, as every view shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct FdaClock {
     /// `not_started` (no illegitimate determination), `running`, `overdue`, `met` (notified in
     /// time) or `late` (notified after the deadline).
@@ -93,7 +93,7 @@ impl FdaClock {
 }
 
 /// A case in a list.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Summary {
     /// Row id.
     pub id: i64,

@@ -23,7 +23,7 @@ use crate::storage::{Db, StorageError, masterdata};
 use crate::stored::EpcRole;
 
 /// A product record as answered.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Product {
     /// GTIN-14.
@@ -51,7 +51,7 @@ pub struct Product {
 }
 
 /// A location record as answered.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Location {
     /// 13-digit GLN.

@@ -177,6 +177,9 @@ impl Application {
                 .public_url
                 .clone()
                 .unwrap_or_else(|| format!("https://localhost:{}/mcp", addr.port()));
+            crate::services::query::ensure_page_token_key(&db)
+                .await
+                .map_err(|e| StorageError::Conflict(format!("page-token key: {e}")))?;
             let read_only =
                 Db::connect_read_only(&config.database_url, config.max_connections).await?;
             let ctx = Arc::new(crate::mcp::McpContext::new(

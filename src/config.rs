@@ -304,8 +304,7 @@ impl Default for AgentListenerSettings {
 impl AgentListenerSettings {
     /// Checks the values.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.calls_per_minute == 0 || self.rows_per_minute == 0 || self.max_output_bytes < 1024
-        {
+        if self.calls_per_minute == 0 || self.rows_per_minute == 0 || self.max_output_bytes < 1024 {
             return Err(ConfigError::Invalid(
                 "agent_listener: calls_per_minute and rows_per_minute must be at least 1, \
                  max_output_bytes at least 1024"

@@ -205,6 +205,7 @@ pub(crate) async fn mcp(cmd: McpCommand) -> anyhow::Result<ExitCode> {
             .await
             .map_err(|e| anyhow::anyhow!("DSCSA_AGENT_TOKEN: {e}"))?;
     }
+    crate::services::query::ensure_page_token_key(&db).await?;
     let read_only = crate::storage::Db::connect_read_only(&config.database_url, 2)
         .await
         .context("connecting read-only")?;

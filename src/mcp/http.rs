@@ -115,11 +115,7 @@ fn challenge(ctx: &McpContext, error: Option<(&str, &str)>, scope: &str) -> Head
 }
 
 fn problem(status: StatusCode, message: &str) -> Response {
-    (
-        status,
-        axum::Json(serde_json::json!({ "error": message })),
-    )
-        .into_response()
+    (status, axum::Json(serde_json::json!({ "error": message }))).into_response()
 }
 
 /// What the audit record of a refusal says about the request (taken before any await: a
@@ -174,10 +170,17 @@ async fn audit_refusal(
         purpose: grant.map(|g| g.purpose.clone()),
         client_addr: seen.client_addr.clone(),
     };
-    ctx.audit.write(record, Vec::new()).await.map(drop).map_err(|e| {
-        tracing::error!(error = %e, "MCP: refusal not recorded");
-        problem(StatusCode::SERVICE_UNAVAILABLE, "the request could not be recorded")
-    })
+    ctx.audit
+        .write(record, Vec::new())
+        .await
+        .map(drop)
+        .map_err(|e| {
+            tracing::error!(error = %e, "MCP: refusal not recorded");
+            problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the request could not be recorded",
+            )
+        })
 }
 
 fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -202,8 +205,14 @@ async fn authenticate(
 ) -> Response {
     let seen = Seen::of(&request);
     let Some(token) = bearer(request.headers()).map(str::to_owned) else {
-        if let Err(r) =
-            audit_refusal(&ctx, None, &seen, StatusCode::UNAUTHORIZED, "no bearer token").await
+        if let Err(r) = audit_refusal(
+            &ctx,
+            None,
+            &seen,
+            StatusCode::UNAUTHORIZED,
+            "no bearer token",
+        )
+        .await
         {
             return r;
         }
@@ -211,9 +220,10 @@ async fn authenticate(
             StatusCode::UNAUTHORIZED,
             "this endpoint needs Authorization: Bearer <token> (dscsa agents token issue)",
         );
-        response
-            .headers_mut()
-            .insert(header::WWW_AUTHENTICATE, challenge(&ctx, None, &all_scopes()));
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            challenge(&ctx, None, &all_scopes()),
+        );
         return response;
     };
     let grant = match agent_tokens::authenticate(&ctx.db, &token).await {

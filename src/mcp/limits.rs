@@ -71,7 +71,8 @@ impl Budgets {
     }
 
     fn wait(missing: f64, per_minute: f64) -> Duration {
-        Duration::from_secs_f64((missing / per_minute * 60.0).max(0.001)).max(Duration::from_secs(1))
+        Duration::from_secs_f64((missing / per_minute * 60.0).max(0.001))
+            .max(Duration::from_secs(1))
     }
 
     /// Takes one call from `token`'s budget, or says how long to wait.
@@ -85,10 +86,16 @@ impl Budgets {
         });
         self.refill(bucket, now);
         if bucket.rows < 0.0 {
-            return Err(Exhausted::Rows(Self::wait(-bucket.rows, self.rows_per_minute)));
+            return Err(Exhausted::Rows(Self::wait(
+                -bucket.rows,
+                self.rows_per_minute,
+            )));
         }
         if bucket.calls < 1.0 {
-            return Err(Exhausted::Calls(Self::wait(1.0 - bucket.calls, self.calls_per_minute)));
+            return Err(Exhausted::Calls(Self::wait(
+                1.0 - bucket.calls,
+                self.calls_per_minute,
+            )));
         }
         bucket.calls -= 1.0;
         Ok(())

@@ -18,9 +18,10 @@ use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::model::{
     CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock,
-    Implementation, ListPromptsRequestMethod, ListPromptsResult, ListResourceTemplatesRequestMethod,
-    ListResourceTemplatesResult, ListResourcesRequestMethod, ListResourcesResult, ListToolsResult,
-    PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+    Implementation, ListPromptsRequestMethod, ListPromptsResult,
+    ListResourceTemplatesRequestMethod, ListResourceTemplatesResult, ListResourcesRequestMethod,
+    ListResourcesResult, ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig,
+    Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
@@ -163,10 +164,13 @@ impl DscsaMcp {
     async fn grant(&self, ctx: &RequestContext<RoleServer>) -> Result<Arc<Grant>, McpError> {
         if let Some(token) = &self.fixed {
             use secrecy::ExposeSecret as _;
-            return crate::services::agent_tokens::authenticate(&self.ctx.db, token.expose_secret())
-                .await
-                .map(Arc::new)
-                .map_err(|e| McpError::invalid_request(format!("DSCSA_AGENT_TOKEN: {e}"), None));
+            return crate::services::agent_tokens::authenticate(
+                &self.ctx.db,
+                token.expose_secret(),
+            )
+            .await
+            .map(Arc::new)
+            .map_err(|e| McpError::invalid_request(format!("DSCSA_AGENT_TOKEN: {e}"), None));
         }
         ctx.extensions
             .get::<axum::http::request::Parts>()
@@ -183,7 +187,10 @@ impl DscsaMcp {
     }
 
     /// Writes the audit record of a list or call; the answer waits for it.
-    #[allow(clippy::too_many_arguments, reason = "one record's fields, named at the call")]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one record's fields, named at the call"
+    )]
     async fn audit(
         &self,
         grant: &Grant,
@@ -223,7 +230,10 @@ impl DscsaMcp {
             .map(drop)
             .map_err(|e| {
                 tracing::error!(error = %e, "MCP: audit record not written; answer withheld");
-                McpError::internal_error("the call could not be recorded; nothing was returned", None)
+                McpError::internal_error(
+                    "the call could not be recorded; nothing was returned",
+                    None,
+                )
             })
     }
 
@@ -408,6 +418,8 @@ impl ServerHandler for DscsaMcp {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, McpError> {
-        Err(McpError::method_not_found::<ListResourceTemplatesRequestMethod>())
+        Err(McpError::method_not_found::<
+            ListResourceTemplatesRequestMethod,
+        >())
     }
 }

@@ -387,7 +387,12 @@ async fn check_epc(server: &DscsaMcp, limits: &Limits, epc: &str) -> Result<Stri
         return Err(outside(&format!("GTIN {}", gtin.as_str()), limits));
     }
     if limits.lot.is_some() {
-        let mut conn = server.db().pool().acquire().await.map_err(|e| storage(e.into()))?;
+        let mut conn = server
+            .db()
+            .pool()
+            .acquire()
+            .await
+            .map_err(|e| storage(e.into()))?;
         let lot = crate::storage::trace::commissioning(&mut conn, &key)
             .await
             .map_err(storage)?
@@ -527,8 +532,9 @@ fn all_roles() -> Vec<EpcRole> {
 }
 
 fn rfc3339_micros(field: &str, text: &str) -> Result<i64, String> {
-    let t = time::OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339)
-        .map_err(|e| format!("{field}: {text:?} is not an RFC 3339 time ({e})"))?;
+    let t =
+        time::OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339)
+            .map_err(|e| format!("{field}: {text:?} is not an RFC 3339 time ({e})"))?;
     i64::try_from(t.unix_timestamp_nanos() / 1000).map_err(|_| format!("{field}: out of range"))
 }
 
@@ -577,7 +583,10 @@ impl DscsaMcp {
         .map_err(|e| e.to_string())?;
         let limits = &grant.limits;
         if !limits.allows_gtin(request.gtin()) {
-            return Err(outside(&format!("GTIN {}", request.gtin().as_str()), limits));
+            return Err(outside(
+                &format!("GTIN {}", request.gtin().as_str()),
+                limits,
+            ));
         }
         if limits.lot.is_some() {
             check_epc(self, limits, &request.epc_key()).await?;
@@ -642,7 +651,10 @@ impl DscsaMcp {
             (None, Some(gtin), None, Some(lot)) => {
                 let gtin = parse_gtin("gtin", gtin)?;
                 if !limits.allows_lot(&gtin, Some(lot.trim())) {
-                    return Err(outside(&format!("lot {lot:?} of {}", gtin.as_str()), limits));
+                    return Err(outside(
+                        &format!("lot {lot:?} of {}", gtin.as_str()),
+                        limits,
+                    ));
                 }
                 Product::Lot {
                     gtin,
@@ -660,7 +672,9 @@ impl DscsaMcp {
             Product::Serial { gtin, serial } => verify_service::sgtin_key(gtin, serial),
             Product::Lot { gtin, lot } => format!("{} lot {lot}", gtin.as_str()),
         });
-        let response_type = match args.response_type.unwrap_or(TraceResponse::TransactionInformation)
+        let response_type = match args
+            .response_type
+            .unwrap_or(TraceResponse::TransactionInformation)
         {
             TraceResponse::TransactionInformation => ResponseType::TransactionInformation,
             TraceResponse::AllKnownOwners => ResponseType::AllKnownOwners,
@@ -676,8 +690,8 @@ impl DscsaMcp {
         )
         .await
         .map_err(storage)?;
-        let rows = trace.hops.as_ref().map_or(0, Vec::len)
-            + trace.owners.as_ref().map_or(0, Vec::len);
+        let rows =
+            trace.hops.as_ref().map_or(0, Vec::len) + trace.owners.as_ref().map_or(0, Vec::len);
         note_rows(rows.max(1) as u64);
         Ok(Json(trace))
     }
@@ -710,8 +724,8 @@ impl DscsaMcp {
         if let Some(cursor) = args.cursor {
             pairs.push(("nextPageToken".to_owned(), cursor));
         }
-        let query = query_service::params::parse(&pairs, &Extensions::default())
-            .map_err(query_error)?;
+        let query =
+            query_service::params::parse(&pairs, &Extensions::default()).map_err(query_error)?;
         Ok(Json(run_events(self, &grant, &query).await?))
     }
 
@@ -788,8 +802,8 @@ impl DscsaMcp {
         if let Some(cursor) = args.cursor {
             pairs.push(("nextPageToken".to_owned(), cursor));
         }
-        let mut query = query_service::params::parse(&pairs, &Extensions::default())
-            .map_err(query_error)?;
+        let mut query =
+            query_service::params::parse(&pairs, &Extensions::default()).map_err(query_error)?;
         // A token narrowed to products searches only events naming their packages: a
         // condition in SQL, beside the principal's visibility.
         if !limits.gtins.is_empty() {
@@ -829,10 +843,18 @@ impl DscsaMcp {
             return Err("lot: 1 to 20 characters (AI 10)".into());
         }
         if !grant.limits.allows_lot(&gtin, Some(lot)) {
-            return Err(outside(&format!("lot {lot:?} of {}", gtin.as_str()), &grant.limits));
+            return Err(outside(
+                &format!("lot {lot:?} of {}", gtin.as_str()),
+                &grant.limits,
+            ));
         }
         note_target(format!("{} lot {lot}", gtin.as_str()));
-        let mut conn = self.db().pool().acquire().await.map_err(|e| storage(e.into()))?;
+        let mut conn = self
+            .db()
+            .pool()
+            .acquire()
+            .await
+            .map_err(|e| storage(e.into()))?;
         let counts = crate::storage::inventory::lot_counts(&mut conn, gtin.as_str(), lot, 20)
             .await
             .map_err(storage)?;
@@ -895,7 +917,12 @@ impl DscsaMcp {
         };
         let container = crate::stored::epc_key(args.epc.trim());
         note_target(container.clone());
-        let mut conn = self.db().pool().acquire().await.map_err(|e| storage(e.into()))?;
+        let mut conn = self
+            .db()
+            .pool()
+            .acquire()
+            .await
+            .map_err(|e| storage(e.into()))?;
         let (inside, more) = crate::storage::inventory::contents(&mut conn, &container, at, limit)
             .await
             .map_err(storage)?;
@@ -905,9 +932,10 @@ impl DscsaMcp {
             .into_iter()
             .filter(|i| {
                 limits.gtins.is_empty()
-                    || i.gtin.as_deref().and_then(|g| Gtin::parse(g).ok()).is_some_and(|g| {
-                        limits.allows_lot(&g, i.lot.as_deref())
-                    })
+                    || i.gtin
+                        .as_deref()
+                        .and_then(|g| Gtin::parse(g).ok())
+                        .is_some_and(|g| limits.allows_lot(&g, i.lot.as_deref()))
             })
             .map(|i| ContainedItem {
                 epc: i.epc,
@@ -963,7 +991,10 @@ impl DscsaMcp {
                 .and_then(|g| Gtin::parse(g).ok())
                 .is_some_and(|g| grant.limits.allows_gtin(&g));
         if !allowed {
-            return Err(outside(&format!("product {:?}", args.id.trim()), &grant.limits));
+            return Err(outside(
+                &format!("product {:?}", args.id.trim()),
+                &grant.limits,
+            ));
         }
         note_rows(1);
         Ok(Json(product))
@@ -990,7 +1021,12 @@ impl DscsaMcp {
             return Err("partner: a principal id or a 13-digit GLN".into());
         }
         note_target(wanted.to_owned());
-        let mut conn = self.db().pool().acquire().await.map_err(|e| storage(e.into()))?;
+        let mut conn = self
+            .db()
+            .pool()
+            .acquire()
+            .await
+            .map_err(|e| storage(e.into()))?;
         let id = if wanted.len() == 13 && wanted.bytes().all(|b| b.is_ascii_digit()) {
             crate::storage::principals::id_by_gln(&mut conn, wanted)
                 .await
@@ -999,10 +1035,8 @@ impl DscsaMcp {
             Some(wanted.to_owned())
         };
         let not_found = || format!("no trading partner {wanted:?} is registered");
-        let id: partners::PrincipalId = id
-            .ok_or_else(not_found)?
-            .parse()
-            .map_err(|_| not_found())?;
+        let id: partners::PrincipalId =
+            id.ok_or_else(not_found)?.parse().map_err(|_| not_found())?;
         let principal = crate::storage::principals::find(&mut conn, &id)
             .await
             .map_err(storage)?
@@ -1046,12 +1080,14 @@ impl DscsaMcp {
         let grant = current_grant()?;
         let status = match args.status.as_deref().map(str::trim) {
             None | Some("") => None,
-            Some(s) => Some(crate::services::investigations::Status::parse(s).ok_or_else(|| {
-                format!(
-                    "status: {s:?} is not one of {}",
-                    crate::services::investigations::Status::choices()
-                )
-            })?),
+            Some(s) => Some(
+                crate::services::investigations::Status::parse(s).ok_or_else(|| {
+                    format!(
+                        "status: {s:?} is not one of {}",
+                        crate::services::investigations::Status::choices()
+                    )
+                })?,
+            ),
         };
         let limit = match args.limit.unwrap_or(20) {
             n @ 1..=100 => i64::from(n),

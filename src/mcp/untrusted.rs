@@ -166,7 +166,12 @@ mod tests {
             v["party"]["city"],
             format!("{}Springfield{}", fence.open(), fence.close())
         );
-        assert!(v["ilmd"]["x"][0].as_str().unwrap().starts_with("<untrusted-data-"));
+        assert!(
+            v["ilmd"]["x"][0]
+                .as_str()
+                .unwrap()
+                .starts_with("<untrusted-data-")
+        );
     }
 
     #[test]

@@ -318,7 +318,8 @@ pub async fn issue(db: &Db, actor: &Actor, request: IssueRequest) -> Result<Issu
     scopes.sort();
     let mut gtins = Vec::new();
     for g in &request.gtins {
-        let gtin = Gtin::parse(g.trim()).map_err(|e| TokenError::Invalid(format!("--gtin: {e}")))?;
+        let gtin =
+            Gtin::parse(g.trim()).map_err(|e| TokenError::Invalid(format!("--gtin: {e}")))?;
         if !gtins.contains(&gtin) {
             gtins.push(gtin);
         }
@@ -372,7 +373,8 @@ pub async fn issue(db: &Db, actor: &Actor, request: IssueRequest) -> Result<Issu
         // The case's products narrow the token too, unless --gtin already did.
         if gtins.is_empty() {
             for item in &view.items {
-                let gtin = Gtin::parse(&item.gtin).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+                let gtin =
+                    Gtin::parse(&item.gtin).map_err(|e| StorageError::Corrupt(e.to_string()))?;
                 if !gtins.contains(&gtin) {
                     gtins.push(gtin);
                 }
@@ -393,11 +395,7 @@ pub async fn issue(db: &Db, actor: &Actor, request: IssueRequest) -> Result<Issu
             .map(|s| s.as_str())
             .collect::<Vec<_>>()
             .join(" "),
-        gtins: gtins
-            .iter()
-            .map(Gtin::as_str)
-            .collect::<Vec<_>>()
-            .join(" "),
+        gtins: gtins.iter().map(Gtin::as_str).collect::<Vec<_>>().join(" "),
         lot: request.lot.map(|l| l.trim().to_owned()),
         investigation,
         purpose: purpose.to_owned(),
@@ -406,7 +404,7 @@ pub async fn issue(db: &Db, actor: &Actor, request: IssueRequest) -> Result<Issu
         expires_at: rfc3339(expires),
         revoked_at: None,
     };
-    let mut tx = db.begin().await.map_err(StorageError::from)?;
+    let mut tx = db.begin().await?;
     store::insert(&mut tx, &row, &sha256_hex(&token)).await?;
     super::audit_seam(&mut tx, actor, "agents token issue", &row.id).await?;
     tx.commit().await.map_err(StorageError::from)?;
@@ -427,7 +425,7 @@ pub async fn list(db: &Db) -> Result<Vec<TokenRow>, TokenError> {
 /// # Errors
 /// [`TokenError::Invalid`] when there is no such active token; storage failures.
 pub async fn revoke(db: &Db, actor: &Actor, id: &str) -> Result<(), TokenError> {
-    let mut tx = db.begin().await.map_err(StorageError::from)?;
+    let mut tx = db.begin().await?;
     if !store::revoke(&mut tx, id, &crate::storage::now_text()).await? {
         return Err(TokenError::Invalid(format!(
             "no active token {id:?} (see `dscsa agents token list`)"

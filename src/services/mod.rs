@@ -7,8 +7,8 @@
 //! without its record. Actions that change nothing (reads, refusals, failures) are recorded
 //! with [`record`], in a transaction of their own.
 
-pub mod audit;
 pub mod agent_tokens;
+pub mod audit;
 pub mod audit_writer;
 pub mod capture;
 pub mod investigations;

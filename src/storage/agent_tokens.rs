@@ -139,12 +139,11 @@ pub async fn list(conn: &mut AnyConnection) -> Result<Vec<TokenRow>, StorageErro
 
 /// Marks a token revoked at `at`. False when there is no such token or it was already revoked.
 pub async fn revoke(conn: &mut AnyConnection, id: &str, at: &str) -> Result<bool, StorageError> {
-    let done = sqlx::query(
-        "UPDATE agent_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
-    )
-    .bind(at)
-    .bind(id)
-    .execute(&mut *conn)
-    .await?;
+    let done =
+        sqlx::query("UPDATE agent_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(at)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
     Ok(done.rows_affected() == 1)
 }

@@ -456,7 +456,10 @@ pub async fn name_by_gln(
 }
 
 /// The id of the registered partner with `gln`, if exactly one partner has it.
-pub async fn id_by_gln(conn: &mut AnyConnection, gln: &str) -> Result<Option<String>, StorageError> {
+pub async fn id_by_gln(
+    conn: &mut AnyConnection,
+    gln: &str,
+) -> Result<Option<String>, StorageError> {
     let ids: Vec<String> =
         sqlx::query_scalar("SELECT principal_id FROM partner_glns WHERE gln = $1 LIMIT 2")
             .bind(gln)

@@ -836,6 +836,15 @@ pub async fn any_event(
 /// The key that signs page tokens (created on first use, shared by every server on the
 /// database, so a token from one replica works on another).
 pub async fn page_token_key(conn: &mut AnyConnection, fresh: &str) -> Result<String, StorageError> {
+    // Read first: once the key exists (the server makes it at start) a read-only connection
+    // (the MCP tools') can page without writing.
+    let existing: Option<(String,)> =
+        sqlx::query_as("SELECT key FROM query_page_token_key WHERE id = 1")
+            .fetch_optional(&mut *conn)
+            .await?;
+    if let Some((key,)) = existing {
+        return Ok(key);
+    }
     sqlx::query(
         "INSERT INTO query_page_token_key (id, key) VALUES (1, $1) ON CONFLICT (id) DO NOTHING",
     )

@@ -27,6 +27,7 @@ pub(crate) struct TestApp {
     pub(crate) ca: DevCa,
     pub(crate) layout: DevPkiLayout,
     pub(crate) base: String,
+    pub(crate) config: dscsa_exchange::config::Config,
     _dir: tempfile::TempDir,
     _database: Option<PgDatabase>,
 }
@@ -83,6 +84,7 @@ pub(crate) async fn spawn_app_with(
         ca,
         layout,
         base,
+        config,
         _dir: dir,
         _database: database,
     })

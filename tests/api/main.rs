@@ -14,6 +14,7 @@ mod epcis_capture;
 mod epcis_query;
 mod helpers;
 mod investigations;
+mod mcp;
 mod tls;
 mod tracing;
 mod visibility;

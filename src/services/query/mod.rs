@@ -119,6 +119,15 @@ async fn token_key(conn: &mut sqlx::AnyConnection) -> Result<Vec<u8>, QueryError
         .into_bytes())
 }
 
+/// Makes the page-token key if the store has none yet, so that read-only handles can page.
+///
+/// # Errors
+/// Storage failures.
+pub async fn ensure_page_token_key(db: &Db) -> Result<(), QueryError> {
+    let mut conn = db.pool().acquire().await.map_err(StorageError::from)?;
+    token_key(&mut conn).await.map(drop)
+}
+
 /// One page of the events matching `query` that `visibility` lets the caller see.
 #[tracing::instrument(skip_all, fields(conditions = query.conditions.len()), err)]
 pub async fn events(

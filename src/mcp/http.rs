@@ -2,7 +2,7 @@
 //!
 //! - `GET /.well-known/oauth-protected-resource` and `…/mcp`: RFC 9728 metadata, public.
 //! - `/mcp`: rmcp's Streamable HTTP service, stateless (every request carries its token; no
-//!   session id can be replayed by another caller), behind [`authenticate`]: no token or a bad
+//!   session id can be replayed by another caller), behind `authenticate`: no token or a bad
 //!   one → 401 with `WWW-Authenticate: Bearer resource_metadata=…, scope=…`; a 2026-07-28
 //!   client calling a tool its token lacks (the `Mcp-Method`/`Mcp-Name` headers say so) → 403
 //!   `insufficient_scope` naming the scope; over budget → 429 with `Retry-After`. rmcp checks

@@ -8,7 +8,7 @@
 //! listed nor callable: calling it answers exactly like a tool that does not exist.
 //!
 //! While a tool runs, it notes what it touched (targets, rows, a verification log entry) in a
-//! task-local [`CallNotes`]; the handler turns them into the call's audit record. The answer
+//! task-local `CallNotes`; the handler turns them into the call's audit record. The answer
 //! is released only once that record is committed.
 
 use std::sync::{Arc, Mutex};

@@ -108,7 +108,7 @@ pub enum TraceResponse {
 #[serde(deny_unknown_fields)]
 pub struct TraceArgs {
     /// The package's EPC: an SGTIN URN ("urn:epc:id:sgtin:0614141.110001.S1") or a GS1 Digital
-    /// Link ("https://id.gs1.org/01/00614141100019/21/S1").
+    /// Link (`https://id.gs1.org/01/00614141100019/21/S1`).
     pub epc: Option<String>,
     /// GTIN-14, with `serial` or `lot`.
     pub gtin: Option<String>,

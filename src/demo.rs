@@ -16,6 +16,7 @@ use partners::{
     Licences, PartnerRecord, PartnerRole, Principal, PrincipalId, PrincipalKind, StaffRole, Status,
 };
 
+use crate::services::agent_tokens::TokenError;
 use crate::services::{self, Actor};
 use crate::storage::{Db, StorageError, principals};
 
@@ -352,6 +353,66 @@ async fn identifier(db: &Db, epc: &str) -> Result<Option<[String; 4]>, StorageEr
     })
 }
 
+/// Issues the demo agent token: the compliance officer's, every scope, 8 hours.
+///
+/// # Errors
+/// The token could not be stored.
+pub async fn agent_token(db: &Db) -> Result<String, TokenError> {
+    use crate::services::agent_tokens::{self, AgentScope, DEFAULT_TTL, IssueRequest};
+    let issued = agent_tokens::issue(
+        db,
+        &Actor::Demo,
+        IssueRequest {
+            principal: "compliance"
+                .parse()
+                .map_err(|e| TokenError::Invalid(format!("{e}")))?,
+            scopes: AgentScope::ALL
+                .iter()
+                .map(|s| s.as_str().to_owned())
+                .collect(),
+            gtins: Vec::new(),
+            lot: None,
+            investigation: None,
+            ttl: DEFAULT_TTL,
+            purpose: "serve --demo: trying the MCP tools".into(),
+        },
+    )
+    .await?;
+    Ok(issued.token)
+}
+
+/// How to connect an AI agent to the demo server's MCP endpoint.
+pub fn agent_instructions(layout: &DevPkiLayout, agent: SocketAddr, token: &str) -> String {
+    let url = format!("https://localhost:{}/mcp", agent.port());
+    let ca = shown(&layout.ca_cert());
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "MCP for AI agents: {url} (TLS with the demo CA, bearer token; read-only tools)."
+    );
+    let _ = writeln!(
+        out,
+        "A demo agent token acting for the compliance officer, every scope, valid 8 hours:"
+    );
+    let _ = writeln!(out, "  export DSCSA_AGENT_TOKEN={token}");
+    let _ = writeln!(out, "List its tools:");
+    let _ = writeln!(
+        out,
+        "  curl --cacert {ca} -H \"Authorization: Bearer $DSCSA_AGENT_TOKEN\" -H 'Accept: application/json, text/event-stream' \
+         -H 'Content-Type: application/json' -H 'MCP-Protocol-Version: 2025-11-25' \
+         -d '{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\",\"params\":{{}}}}' {url}"
+    );
+    let _ = writeln!(
+        out,
+        "Or run the same tools over stdio for a local agent: dscsa mcp stdio (with DSCSA_AGENT_TOKEN set)."
+    );
+    let _ = writeln!(
+        out,
+        "Narrower tokens: dscsa agents token issue --principal compliance --scopes verify,trace --gtin GTIN --lot LOT --purpose \"...\""
+    );
+    out
+}
+
 /// The text `serve --demo` prints: addresses, principals, curl lines.
 pub fn instructions(
     layout: &DevPkiLayout,
@@ -487,9 +548,11 @@ pub fn instructions(
         "  {} -H 'Content-Type: application/xml' --data-binary @FILE.xml",
         curl_path(layout, &ca, "mfg-acme", &base, "/epcis/capture")
     );
-    let _ = writeln!(out, "Stop with Ctrl-C (in-flight requests finish first).");
     out
 }
+
+/// The last line `serve --demo` prints.
+pub const STOP_LINE: &str = "Stop with Ctrl-C (in-flight requests finish first).";
 
 fn curl_line(layout: &DevPkiLayout, ca: &str, id: &str, base: &str) -> String {
     curl_path(layout, ca, id, base, "/whoami")

@@ -56,6 +56,13 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 app.ops_addr(),
                 &chain,
             ));
+            if let Some(agent) = app.agent_addr() {
+                let token = crate::demo::agent_token(app.db())
+                    .await
+                    .context("issuing the demo agent token")?;
+                say(&crate::demo::agent_instructions(layout, agent, &token));
+            }
+            say(&format!("{}\n", crate::demo::STOP_LINE));
         }
     } else if let Some(layout) = &config.dev_pki {
         say(&format!(

@@ -33,6 +33,8 @@ async fn serve_demo_prints_working_curl_lines_and_stops_on_sigterm() {
             "127.0.0.1:0",
             "--ops-addr",
             "127.0.0.1:0",
+            "--agent-addr",
+            "127.0.0.1:0",
         ])
         .arg("--data-dir")
         .arg(dir.path())
@@ -134,6 +136,42 @@ async fn serve_demo_prints_working_curl_lines_and_stops_on_sigterm() {
     assert_eq!(answer["data"]["verified"], true, "{url}: {answer}");
     assert_eq!(answer["responderGLN"], "0614141000005");
     assert!(text.contains("dscsa trace '"), "{text}");
+
+    // The printed MCP line lists the tools with the printed demo agent token.
+    let token = lines
+        .iter()
+        .find_map(|l| l.trim().strip_prefix("export DSCSA_AGENT_TOKEN="))
+        .unwrap_or_else(|| panic!("no agent token in:\n{text}"));
+    let mcp = lines
+        .iter()
+        .find(|l| l.contains("tools/list"))
+        .unwrap_or_else(|| panic!("no MCP curl line in:\n{text}"));
+    let words: Vec<&str> = mcp.split_whitespace().collect();
+    let ca = words[words.iter().position(|w| *w == "--cacert").unwrap() + 1];
+    let url = (*words.last().unwrap()).to_owned();
+    let ca = partners::tls::read_certs_file(ca.as_ref()).unwrap();
+    let config = partners::tls::client_config(&ca, None, &[b"h2", b"http/1.1"], true).unwrap();
+    let client = reqwest::Client::builder()
+        .use_preconfigured_tls(Arc::unwrap_or_clone(config))
+        .build()
+        .unwrap();
+    let tools: serde_json::Value = client
+        .post(&url)
+        .bearer_auth(token)
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-11-25")
+        .json(&serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        tools["result"]["tools"].as_array().map(Vec::len),
+        Some(10),
+        "{tools}"
+    );
 
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

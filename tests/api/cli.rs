@@ -323,3 +323,74 @@ fn verify_and_trace_through_the_command_line() {
     };
     assert_eq!(owners[0]["party"]["gln"], holder_gln, "{answer}");
 }
+
+/// `dscsa agents token issue|list|revoke`: a scope the principal may not hold is refused, a
+/// token is printed once and never listed, revocation shows in the list.
+#[test]
+fn agent_tokens_through_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    ok(&dscsa(
+        data,
+        &[
+            "partners",
+            "add",
+            "comp",
+            "--kind",
+            "staff",
+            "--staff-role",
+            "compliance",
+            "--display-name",
+            "C. Officer",
+            "--bind-name",
+            "comp",
+        ],
+    ));
+    // A scope the principal may not hold is refused, naming it.
+    let refused = dscsa(
+        data,
+        &[
+            "agents",
+            "token",
+            "issue",
+            "--principal",
+            "comp",
+            "--scopes",
+            "admin",
+            "--purpose",
+            "x",
+        ],
+    );
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--scopes"));
+    let token = ok(&dscsa(
+        data,
+        &[
+            "agents",
+            "token",
+            "issue",
+            "--principal",
+            "comp",
+            "--scopes",
+            "verify",
+            "--ttl",
+            "1h",
+            "--purpose",
+            "stdio test",
+            "--quiet",
+        ],
+    ))
+    .trim()
+    .to_owned();
+    assert!(token.starts_with("dscsa_at_"), "{token}");
+    let listed = ok(&dscsa(data, &["agents", "token", "list"]));
+    assert!(
+        listed.contains("active") && !listed.contains(&token),
+        "{listed}"
+    );
+
+    let id = listed.split_whitespace().next().unwrap().to_owned();
+    ok(&dscsa(data, &["agents", "token", "revoke", &id]));
+    let listed = ok(&dscsa(data, &["agents", "token", "list"]));
+    assert!(listed.contains("revoked"), "{listed}");
+}

@@ -130,6 +130,9 @@ impl Application {
         }
         let tls = Arc::new(ServerTls::load(config.tls_files.clone())?);
         let audit_key = load_audit_key(&config.audit)?;
+        // A second handle on the same key for FDA records packages (issue 8): the first
+        // moves into the checkpoint task.
+        let package_key = Arc::new(CheckpointKey::read(&config.audit.key_file)?);
 
         let partner = bind(config.partner_addr).await?;
         let ops = bind(config.ops_addr).await?;
@@ -152,6 +155,7 @@ impl Application {
             organisation: Arc::new(config.organisation.clone()),
             audit_writer: crate::services::audit_writer::AuditWriter::start(db.clone()),
             principals: crate::principal_cache::PrincipalCache::default(),
+            package_key,
         });
         let mut tasks = vec![tokio::spawn(crate::tls_listener::serve(
             partner,

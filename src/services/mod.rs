@@ -10,6 +10,7 @@
 pub mod audit;
 pub mod audit_writer;
 pub mod capture;
+pub mod fda;
 pub mod investigations;
 pub mod principals;
 pub mod query;

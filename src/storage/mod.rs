@@ -15,6 +15,7 @@
 
 pub mod audit;
 pub mod capture;
+pub mod fda;
 pub mod investigations;
 pub mod masterdata;
 pub mod principals;

@@ -6,6 +6,7 @@
 mod audit_cmd;
 mod capture_cmd;
 mod epcis_cmd;
+mod fda_cmd;
 mod fixtures_cmd;
 mod investigations_cmd;
 mod partners_cmd;
@@ -88,6 +89,10 @@ enum Command {
     /// Lot-level records: FDA expiry extensions.
     #[command(subcommand)]
     Lots(verify_cmd::LotsCommand),
+    /// FDA records requests: produce the signed records package for products (`export`),
+    /// and check one (`verify-package`).
+    #[command(subcommand)]
+    Fda(fda_cmd::FdaCommand),
 }
 
 /// Where the configuration comes from: defaults < `--config FILE` < `DSCSA__SECTION__KEY`
@@ -166,6 +171,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Verify(args) => runtime()?.block_on(verify_cmd::run(args)),
         Command::Trace(args) => runtime()?.block_on(trace_cmd::run(args)),
         Command::Lots(cmd) => runtime()?.block_on(verify_cmd::lots(cmd)),
+        Command::Fda(cmd) => runtime()?.block_on(fda_cmd::run(cmd)),
     }
 }
 

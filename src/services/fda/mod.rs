@@ -161,6 +161,18 @@ impl Job {
     }
 }
 
+/// What producing a package needs: the store, the home organisation (the package's
+/// producer), and the key that signs the manifest (the audit checkpoint key).
+#[derive(Debug, Clone)]
+pub struct Producer {
+    /// The store.
+    pub db: Db,
+    /// The home organisation.
+    pub organisation: Arc<OrganisationSettings>,
+    /// The signing key.
+    pub key: Arc<CheckpointKey>,
+}
+
 /// A package produced for a request.
 #[derive(Debug, Clone)]
 pub struct Produced {
@@ -221,16 +233,15 @@ pub async fn receive(db: &Db, actor: &Actor, checked: &Checked) -> Result<Job, F
 /// # Errors
 /// Storage, or the files could not be produced.
 pub async fn produce(
-    db: &Db,
-    organisation: &OrganisationSettings,
-    key: Arc<CheckpointKey>,
+    producer: &Producer,
     actor: &Actor,
     job: &Job,
     checked: &Checked,
     keep: bool,
     progress: Arc<dyn Progress>,
 ) -> Result<Produced, FdaError> {
-    let outcome = package::build(db, organisation, key, actor, job, checked, progress).await;
+    let db = &producer.db;
+    let outcome = package::build(producer, actor, job, checked, progress).await;
     let completed_at = crate::storage::now_text();
     let built = match outcome {
         Ok(b) => b,
@@ -244,9 +255,10 @@ pub async fn produce(
             return Err(e);
         }
     };
-    let sha = crate::audit::record::hex(&sha2::Digest::finalize(
-        <sha2::Sha256 as sha2::Digest>::new_with_prefix(&built.bytes),
-    ));
+    let sha = {
+        use sha2::Digest as _;
+        crate::audit::record::hex(&sha2::Sha256::digest(&built.bytes))
+    };
     let size = i64::try_from(built.bytes.len()).unwrap_or(i64::MAX);
     let mut tx = db.begin_write().await?;
     store::insert_request_events(&mut tx, &job.id, &built.event_ids).await?;

@@ -94,14 +94,17 @@ pub(super) struct Meta {
 
 /// Gathers the records of `checked` and writes the package.
 pub(super) async fn build(
-    db: &Db,
-    organisation: &OrganisationSettings,
-    key: Arc<CheckpointKey>,
+    producer: &super::Producer,
     actor: &Actor,
     job: &Job,
     checked: &Checked,
     progress: Arc<dyn Progress>,
 ) -> Result<Built, FdaError> {
+    let (db, organisation, key) = (
+        &producer.db,
+        &*producer.organisation,
+        Arc::clone(&producer.key),
+    );
     progress.stage("tracing", checked.products.len() as u64);
     let mut products = Vec::with_capacity(checked.products.len());
     let mut event_ids: BTreeSet<i64> = BTreeSet::new();

@@ -300,6 +300,9 @@ mod tests {
              ON vis_q.id = vis_r.request_id WHERE vis_r.event = e.id AND vis_q.regulator = $1))"
         );
         assert_eq!(c.binds, ["acme"]);
-        assert!(!v.permits("fda", &["0614141000005"]), "not from the event alone");
+        assert!(
+            !v.permits("fda", &["0614141000005"]),
+            "not from the event alone"
+        );
     }
 }

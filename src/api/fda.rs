@@ -114,14 +114,21 @@ async fn package(
     let (job, bytes) = svc::stored_package(&state.db, Some(auth.principal()), &id).await?;
     let mut response = bytes.into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/zip"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/zip"),
+    );
     if let Ok(v) = HeaderValue::from_str(&format!(
         "attachment; filename=\"dscsa-records-{}.zip\"",
         job.id
     )) {
         headers.insert(header::CONTENT_DISPOSITION, v);
     }
-    if let Some(sha) = job.package_sha256.as_deref().and_then(|s| HeaderValue::from_str(s).ok()) {
+    if let Some(sha) = job
+        .package_sha256
+        .as_deref()
+        .and_then(|s| HeaderValue::from_str(s).ok())
+    {
         headers.insert("x-package-sha256", sha);
     }
     Ok(response)

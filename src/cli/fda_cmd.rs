@@ -16,8 +16,8 @@ use clap::{Args, Subcommand};
 
 use super::ConfigArgs;
 use super::partners_cmd::connect;
-use crate::audit::checkpoint::public_key_from_hex;
 use crate::audit::CheckpointKey;
+use crate::audit::checkpoint::public_key_from_hex;
 use crate::services::Actor;
 use crate::services::fda::{self as svc, FdaError, NewRequest, ProductSpec};
 
@@ -133,13 +133,19 @@ fn flag(field: &str) -> String {
 
 async fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
     if args.epc.is_empty() && args.gtin.is_none() && args.ndc.is_none() {
-        anyhow::bail!("name the products: --epc EPC..., --gtin G --serial S, --gtin G --lot L, or --ndc N --lot L");
+        anyhow::bail!(
+            "name the products: --epc EPC..., --gtin G --serial S, --gtin G --lot L, or --ndc N --lot L"
+        );
     }
     if args.out.exists() {
-        anyhow::bail!("--out {}: the file exists; choose another name", args.out.display());
+        anyhow::bail!(
+            "--out {}: the file exists; choose another name",
+            args.out.display()
+        );
     }
     let config = args.config.load()?;
-    let key = crate::app::load_audit_key(&config.audit).context("the audit key signs the package")?;
+    let key =
+        crate::app::load_audit_key(&config.audit).context("the audit key signs the package")?;
     let db = connect(&args.config).await?;
     let new = NewRequest {
         request_ref: args.request_ref.clone(),

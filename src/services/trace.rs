@@ -345,6 +345,9 @@ pub struct Containment {
     pub to: Option<String>,
 }
 
+/// A followed event: the event, the containers it named (via), the traced packages it named.
+type Followed = (NamingEvent, BTreeSet<String>, BTreeSet<String>);
+
 /// A window during which an EPC's events apply to the traced package.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 struct Window {
@@ -520,9 +523,7 @@ async fn run(
     let all: Vec<&String> = windows.keys().collect();
     let json = serde_json::to_string(&all).unwrap_or_else(|_| "[]".into());
     let named = store::events_naming(conn, backend, &json, &scope.visibility()).await?;
-    // Per event: the event, the containers it named (via), the traced packages it named.
-    let mut followed: BTreeMap<(i64, i64), (NamingEvent, BTreeSet<String>, BTreeSet<String>)> =
-        BTreeMap::new();
+    let mut followed: BTreeMap<(i64, i64), Followed> = BTreeMap::new();
     for e in named {
         let applies = windows
             .get(&e.epc)
@@ -616,8 +617,7 @@ async fn run(
                 } else {
                     via.iter().collect()
                 };
-                let shipped_json =
-                    serde_json::to_string(&shipped).unwrap_or_else(|_| "[]".into());
+                let shipped_json = serde_json::to_string(&shipped).unwrap_or_else(|_| "[]".into());
                 store::units_inside(
                     conn,
                     backend,

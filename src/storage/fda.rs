@@ -109,7 +109,10 @@ pub async fn complete_request(
 }
 
 /// A request by id.
-pub async fn request(conn: &mut AnyConnection, id: &str) -> Result<Option<RequestRow>, StorageError> {
+pub async fn request(
+    conn: &mut AnyConnection,
+    id: &str,
+) -> Result<Option<RequestRow>, StorageError> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {REQUEST_COLUMNS} FROM fda_records_requests WHERE id = $1"
     )))
@@ -228,7 +231,9 @@ pub async fn investigations_naming(
            WHERE (i.kind = 'serial' AND IN_JSON(i.epc, $2)){lot_filter}) \
          ORDER BY c.id"
     );
-    let mut query = sqlx::query_scalar(dialect(backend, &sql)).bind(gtin).bind(epcs);
+    let mut query = sqlx::query_scalar(dialect(backend, &sql))
+        .bind(gtin)
+        .bind(epcs);
     if let Some(lot) = lot {
         query = query.bind(lot);
     }
@@ -282,7 +287,11 @@ pub async fn gtins_of_ndc(
 }
 
 /// Whether the ledger holds a serial of `gtin` in `lot`.
-pub async fn lot_known(conn: &mut AnyConnection, gtin: &str, lot: &str) -> Result<bool, StorageError> {
+pub async fn lot_known(
+    conn: &mut AnyConnection,
+    gtin: &str,
+    lot: &str,
+) -> Result<bool, StorageError> {
     let found: Option<i32> =
         sqlx::query_scalar("SELECT 1 FROM serials WHERE gtin = $1 AND lot = $2 LIMIT 1")
             .bind(gtin)

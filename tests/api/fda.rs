@@ -33,7 +33,10 @@ async fn produce(app: &TestApp, who: &str, body: Value) -> (Value, Vec<u8>) {
     assert_eq!(response.status(), 202);
     let location = response.headers()["location"].to_str().unwrap().to_owned();
     let job = json(response).await;
-    assert_eq!(location, format!("/fda/records-requests/{}", job["id"].as_str().unwrap()));
+    assert_eq!(
+        location,
+        format!("/fda/records-requests/{}", job["id"].as_str().unwrap())
+    );
     assert_eq!(job["status"], "pending");
     // The 24-hour clock runs from receipt.
     let received = dscsa_exchange::stored::micros(job["receivedAt"].as_str().unwrap()).unwrap();
@@ -41,7 +44,14 @@ async fn produce(app: &TestApp, who: &str, body: Value) -> (Value, Vec<u8>) {
     assert_eq!(deadline - received, 24 * 3600 * 1_000_000);
     let mut job = job;
     for _ in 0..300 {
-        job = json(client.get(format!("{}{location}", app.base)).send().await.unwrap()).await;
+        job = json(
+            client
+                .get(format!("{}{location}", app.base))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
         if job["status"] != "pending" {
             break;
         }
@@ -166,12 +176,30 @@ fn assert_rows_match_trace(csv_text: &str, trace: &Value) {
     assert!(!hops.is_empty());
     for (row, hop) in rows.iter().zip(hops) {
         assert_eq!(row["event_hash_id"], hop["eventHashId"].as_str().unwrap());
-        assert_eq!(row["g_transaction_date"], hop["transactionDate"].as_str().unwrap());
-        assert_eq!(row["i_transferor_gln"], hop["transferor"]["gln"].as_str().unwrap());
-        assert_eq!(row["j_transferee_gln"], hop["transferee"]["gln"].as_str().unwrap());
-        assert_eq!(row["i_transferor_name"], hop["transferor"]["name"].as_str().unwrap());
-        assert_eq!(row["e_number_of_containers"], hop["numberOfContainers"].to_string());
-        assert_eq!(row["a_product_name"], trace["product"]["name"].as_str().unwrap());
+        assert_eq!(
+            row["g_transaction_date"],
+            hop["transactionDate"].as_str().unwrap()
+        );
+        assert_eq!(
+            row["i_transferor_gln"],
+            hop["transferor"]["gln"].as_str().unwrap()
+        );
+        assert_eq!(
+            row["j_transferee_gln"],
+            hop["transferee"]["gln"].as_str().unwrap()
+        );
+        assert_eq!(
+            row["i_transferor_name"],
+            hop["transferor"]["name"].as_str().unwrap()
+        );
+        assert_eq!(
+            row["e_number_of_containers"],
+            hop["numberOfContainers"].to_string()
+        );
+        assert_eq!(
+            row["a_product_name"],
+            trace["product"]["name"].as_str().unwrap()
+        );
         assert_eq!(row["c_ndc"], trace["product"]["ndc"].as_str().unwrap());
         assert_eq!(row["f_lot"], trace["product"]["lot"].as_str().unwrap());
         let packages = row["package_identifiers"].split(' ').count() as i64;
@@ -188,13 +216,24 @@ fn assert_events_agree(files: &[(String, Vec<u8>)], trace: &Value) -> Vec<String
     // The CBV 2.0 hash covers every field of an event: equal hashes, equal events (the
     // namespace prefixes may differ: JSON-LD cannot bind `cbvmda` to the 1.2 namespace).
     assert_eq!(ids, jsonld.event_hash_ids(), "same events, same order");
-    let times = |d: &epcis::Document| d.events.iter().map(|e| e.event_time.clone()).collect::<Vec<_>>();
+    let times = |d: &epcis::Document| {
+        d.events
+            .iter()
+            .map(|e| e.event_time.clone())
+            .collect::<Vec<_>>()
+    };
     assert_eq!(times(&xml), times(&jsonld));
     for hop in trace["hops"].as_array().unwrap() {
         let hash = hop["eventHashId"].as_str().unwrap();
-        assert!(ids.iter().any(|i| i == hash), "hop event {hash} in the events");
+        assert!(
+            ids.iter().any(|i| i == hash),
+            "hop event {hash} in the events"
+        );
     }
-    assert_eq!(ids.len(), trace["eventsFollowed"].as_u64().unwrap() as usize);
+    assert_eq!(
+        ids.len(),
+        trace["eventsFollowed"].as_u64().unwrap() as usize
+    );
     ids
 }
 
@@ -243,14 +282,20 @@ async fn packages_for_a_serial_a_lot_and_an_ndc_and_lot(backend: Backend) {
     let unit_key = dscsa_exchange::stored::epc_key(crate::tracing::UNIT);
     assert!(rows.iter().all(|r| r["package_identifiers"] == unit_key));
     let ids = assert_events_agree(&files, &unit_trace);
-    assert!(ids.len() > rows.len(), "containers' events are included: {ids:?}");
+    assert!(
+        ids.len() > rows.len(),
+        "containers' events are included: {ids:?}"
+    );
     let html = String::from_utf8(file(&files, "report.html").to_vec()).unwrap();
     assert!(html.contains("Amoxidemo") && html.contains("FDA letter 2026-123"));
     assert!(html.contains("Custody chain"));
     let statements: Value =
         serde_json::from_slice(file(&files, "transaction-statements.json")).unwrap();
     assert_eq!(
-        statements["products"][0]["transactions"].as_array().unwrap().len(),
+        statements["products"][0]["transactions"]
+            .as_array()
+            .unwrap()
+            .len(),
         rows.len()
     );
 
@@ -263,7 +308,8 @@ async fn packages_for_a_serial_a_lot_and_an_ndc_and_lot(backend: Backend) {
     .await;
     let lot_files = unzip(&lot_bytes);
     let lot_trace = trace(&app, json!({"gtin": GTIN, "lotNumber": LOT})).await;
-    let lot_csv = String::from_utf8(file(&lot_files, "transaction-information.csv").to_vec()).unwrap();
+    let lot_csv =
+        String::from_utf8(file(&lot_files, "transaction-information.csv").to_vec()).unwrap();
     assert_rows_match_trace(&lot_csv, &lot_trace);
     assert_events_agree(&lot_files, &lot_trace);
     let lot_manifest: Value = serde_json::from_slice(file(&lot_files, "manifest.json")).unwrap();
@@ -278,12 +324,26 @@ async fn packages_for_a_serial_a_lot_and_an_ndc_and_lot(backend: Backend) {
     )
     .await;
     let ndc_files = unzip(&ndc_bytes);
-    let ndc_csv = String::from_utf8(file(&ndc_files, "transaction-information.csv").to_vec()).unwrap();
+    let ndc_csv =
+        String::from_utf8(file(&ndc_files, "transaction-information.csv").to_vec()).unwrap();
     let strip = |text: &str| -> Vec<Vec<String>> {
-        csv(text).into_iter().map(|mut r| { r.remove(0); r }).collect()
+        csv(text)
+            .into_iter()
+            .map(|mut r| {
+                r.remove(0);
+                r
+            })
+            .collect()
     };
-    assert_eq!(strip(&ndc_csv), strip(&lot_csv), "the NDC names the same lot");
-    assert_eq!(file(&ndc_files, "events.xml").len(), file(&lot_files, "events.xml").len());
+    assert_eq!(
+        strip(&ndc_csv),
+        strip(&lot_csv),
+        "the NDC names the same lot"
+    );
+    assert_eq!(
+        file(&ndc_files, "events.xml").len(),
+        file(&lot_files, "events.xml").len()
+    );
 
     // Tampering: a changed file, an added file, a changed manifest, another key.
     let mut altered = html.clone().into_bytes();
@@ -294,13 +354,21 @@ async fn packages_for_a_serial_a_lot_and_an_ndc_and_lot(backend: Backend) {
     )
     .unwrap();
     assert!(!v.ok());
-    assert!(v.problems.iter().any(|p| p.starts_with("report.html: SHA-256")), "{v:?}");
+    assert!(
+        v.problems
+            .iter()
+            .any(|p| p.starts_with("report.html: SHA-256")),
+        "{v:?}"
+    );
     let v = dscsa_exchange::services::fda::manifest::verify_package(
         &rezip(&files, "extra.txt", b"x"),
         &key,
     )
     .unwrap();
-    assert!(v.problems.iter().any(|p| p.starts_with("extra.txt")), "{v:?}");
+    assert!(
+        v.problems.iter().any(|p| p.starts_with("extra.txt")),
+        "{v:?}"
+    );
     let forged = String::from_utf8(file(&files, "manifest.json").to_vec())
         .unwrap()
         .replace("FDA letter 2026-123", "FDA letter 2026-124");
@@ -310,7 +378,9 @@ async fn packages_for_a_serial_a_lot_and_an_ndc_and_lot(backend: Backend) {
     )
     .unwrap();
     assert!(!v.signature_valid && !v.ok(), "{v:?}");
-    let other = dscsa_exchange::audit::CheckpointKey::generate().unwrap().public();
+    let other = dscsa_exchange::audit::CheckpointKey::generate()
+        .unwrap()
+        .public();
     let v = dscsa_exchange::services::fda::manifest::verify_package(&bytes, &other).unwrap();
     assert!(!v.ok());
     assert!(dscsa_exchange::services::fda::manifest::verify_package(b"not a zip", &key).is_err());
@@ -325,7 +395,11 @@ async fn packages_for_a_serial_a_lot_and_an_ndc_and_lot(backend: Backend) {
     .await
     .unwrap();
     assert_eq!(rows.len(), 3);
-    assert!(rows[0].0.contains(&job["id"].as_str().unwrap().to_owned()) && rows[0].0.contains(&unit_key), "{rows:?}");
+    assert!(
+        rows[0].0.contains(&job["id"].as_str().unwrap().to_owned())
+            && rows[0].0.contains(&unit_key),
+        "{rows:?}"
+    );
     assert!(rows[0].1.contains("FDA letter 2026-123"));
     assert!(rows[1].0.contains(&format!("{GTIN} lot {LOT}")));
     let (_, again) = produce(
@@ -337,10 +411,21 @@ async fn packages_for_a_serial_a_lot_and_an_ndc_and_lot(backend: Backend) {
     let audit = String::from_utf8(file(&unzip(&again), "audit.jsonl").to_vec()).unwrap();
     let actions: Vec<String> = audit
         .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap()["action"].as_str().unwrap().to_owned())
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["action"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
-    assert!(actions.iter().any(|a| a == "fda records package"), "{actions:?}");
-    assert!(actions.iter().any(|a| a == "POST /tracing/requests") || actions.len() >= 2, "{actions:?}");
+    assert!(
+        actions.iter().any(|a| a == "fda records package"),
+        "{actions:?}"
+    );
+    assert!(
+        actions.iter().any(|a| a == "POST /tracing/requests") || actions.len() >= 2,
+        "{actions:?}"
+    );
     app.stop().await;
 }
 
@@ -349,7 +434,8 @@ async fn only_staff_and_regulators_and_regulators_see_what_they_asked_for(backen
         return;
     };
     crate::tracing::scenario(&app).await;
-    let body = json!({"requestRef": "FDA letter 2026-200", "products": [{"epc": crate::tracing::UNIT}]});
+    let body =
+        json!({"requestRef": "FDA letter 2026-200", "products": [{"epc": crate::tracing::UNIT}]});
     for who in ["whs-east", "mfg-acme", "auditor"] {
         let response = app
             .client(Some(&app.issue(who)))
@@ -365,13 +451,31 @@ async fn only_staff_and_regulators_and_regulators_see_what_they_asked_for(backen
     // Bad requests name the field.
     let compliance = app.client(Some(&app.issue("compliance")));
     for (bad, field) in [
-        (json!({"requestRef": "", "products": [{"epc": crate::tracing::UNIT}]}), "requestRef"),
+        (
+            json!({"requestRef": "", "products": [{"epc": crate::tracing::UNIT}]}),
+            "requestRef",
+        ),
         (json!({"requestRef": "x", "products": []}), "products"),
-        (json!({"requestRef": "x", "products": [{"gtin": GTIN}]}), "products[0]"),
-        (json!({"requestRef": "x", "products": [{"gtin": "00614141100016", "lot": "L"}]}), "products[0].gtin"),
-        (json!({"requestRef": "x", "products": [{"ndc": "12", "lot": "L"}]}), "products[0].ndc"),
-        (json!({"requestRef": "x", "products": [{"epc": crate::tracing::UNIT}], "from": "yesterday"}), "from"),
-        (json!({"requestRef": "x", "products": [{"epc": crate::tracing::UNIT}], "from": "2026-05-01", "to": "2026-04-01"}), "to"),
+        (
+            json!({"requestRef": "x", "products": [{"gtin": GTIN}]}),
+            "products[0]",
+        ),
+        (
+            json!({"requestRef": "x", "products": [{"gtin": "00614141100016", "lot": "L"}]}),
+            "products[0].gtin",
+        ),
+        (
+            json!({"requestRef": "x", "products": [{"ndc": "12", "lot": "L"}]}),
+            "products[0].ndc",
+        ),
+        (
+            json!({"requestRef": "x", "products": [{"epc": crate::tracing::UNIT}], "from": "yesterday"}),
+            "from",
+        ),
+        (
+            json!({"requestRef": "x", "products": [{"epc": crate::tracing::UNIT}], "from": "2026-05-01", "to": "2026-04-01"}),
+            "to",
+        ),
     ] {
         let response = compliance
             .post(format!("{}/fda/records-requests", app.base))
@@ -382,7 +486,10 @@ async fn only_staff_and_regulators_and_regulators_see_what_they_asked_for(backen
         assert_eq!(response.status(), 400, "{bad}");
         let problem = json(response).await;
         assert!(
-            problem["detail"].as_str().unwrap().starts_with(&format!("{field}:")),
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("{field}:")),
             "{field}: {problem}"
         );
     }
@@ -400,7 +507,11 @@ async fn only_staff_and_regulators_and_regulators_see_what_they_asked_for(backen
         crate::tracing::UNIT
     );
     let fda = app.client(Some(&app.issue("fda")));
-    let seen = |v: &Value| v["epcisBody"]["queryResults"]["resultsBody"]["eventList"].as_array().map_or(0, Vec::len);
+    let seen = |v: &Value| {
+        v["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+            .as_array()
+            .map_or(0, Vec::len)
+    };
     let before = json(fda.get(&query).send().await.unwrap()).await;
     assert_eq!(seen(&before), 0, "{before}");
     let (_, compliance_job) = {
@@ -409,7 +520,11 @@ async fn only_staff_and_regulators_and_regulators_see_what_they_asked_for(backen
     };
     // Not the regulator's request: 404 to it, and still no event visible.
     let other = fda
-        .get(format!("{}/fda/records-requests/{}", app.base, compliance_job["id"].as_str().unwrap()))
+        .get(format!(
+            "{}/fda/records-requests/{}",
+            app.base,
+            compliance_job["id"].as_str().unwrap()
+        ))
         .send()
         .await
         .unwrap();
@@ -418,18 +533,27 @@ async fn only_staff_and_regulators_and_regulators_see_what_they_asked_for(backen
     let (job, bytes) = produce(&app, "fda", body.clone()).await;
     assert_eq!(job["regulator"], "fda");
     let files = unzip(&bytes);
-    let events = epcis::decode(file(&files, "events.xml")).unwrap().events.len();
+    let events = epcis::decode(file(&files, "events.xml"))
+        .unwrap()
+        .events
+        .len();
     let after = json(fda.get(&query).send().await.unwrap()).await;
     assert!(seen(&after) > 0 && seen(&after) <= events, "{after}");
     // Other products stay invisible to the regulator.
     let other_unit = json(
-        fda.get(format!("{}/epcis/events?EQ_bizStep=commissioning", app.base))
-            .send()
-            .await
-            .unwrap(),
+        fda.get(format!(
+            "{}/epcis/events?EQ_bizStep=commissioning",
+            app.base
+        ))
+        .send()
+        .await
+        .unwrap(),
     )
     .await;
-    assert!(seen(&other_unit) <= 2, "only the request's commissioning events: {other_unit}");
+    assert!(
+        seen(&other_unit) <= 2,
+        "only the request's commissioning events: {other_unit}"
+    );
     app.stop().await;
 }
 
@@ -444,7 +568,8 @@ fn export_and_verify_through_the_command_line() {
     args.extend(files.iter().map(String::as_str));
     exited(&dscsa(data, &args), 0);
     let manifest: Value =
-        serde_json::from_str(&std::fs::read_to_string(chain.join("manifest.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(chain.join("manifest.json")).unwrap())
+            .unwrap();
     let lot = manifest["lots"][0]["lot"].as_str().unwrap();
     let gtin = manifest["gtin"].as_str().unwrap_or(GTIN);
     let out = data.join("records.zip");
@@ -452,45 +577,111 @@ fn export_and_verify_through_the_command_line() {
         &dscsa(
             data,
             &[
-                "fda", "export", "--gtin", gtin, "--lot", lot, "--from", "2020-01-01",
-                "--request-ref", "FDA letter 2026-123", "--out", out.to_str().unwrap(),
+                "fda",
+                "export",
+                "--gtin",
+                gtin,
+                "--lot",
+                lot,
+                "--from",
+                "2020-01-01",
+                "--request-ref",
+                "FDA letter 2026-123",
+                "--out",
+                out.to_str().unwrap(),
             ],
         ),
         0,
     );
-    assert!(printed.contains("FDA letter 2026-123") && printed.contains("SHA-256"), "{printed}");
+    assert!(
+        printed.contains("FDA letter 2026-123") && printed.contains("SHA-256"),
+        "{printed}"
+    );
     // Refuses to overwrite.
     let again = dscsa(
         data,
-        &["fda", "export", "--gtin", gtin, "--lot", lot, "--request-ref", "x", "--out", out.to_str().unwrap()],
+        &[
+            "fda",
+            "export",
+            "--gtin",
+            gtin,
+            "--lot",
+            lot,
+            "--request-ref",
+            "x",
+            "--out",
+            out.to_str().unwrap(),
+        ],
     );
     assert_eq!(again.status.code(), Some(2));
-    let ok = exited(&dscsa(data, &["fda", "verify-package", out.to_str().unwrap()]), 0);
+    let ok = exited(
+        &dscsa(data, &["fda", "verify-package", out.to_str().unwrap()]),
+        0,
+    );
     assert!(ok.contains("intact: 7 file(s)"), "{ok}");
     let bytes = std::fs::read(&out).unwrap();
     let files = unzip(&bytes);
     let rows = csv(std::str::from_utf8(file(&files, "transaction-information.csv")).unwrap());
     assert!(rows.len() > 1, "the lot was shipped");
     let altered = data.join("altered.zip");
-    std::fs::write(&altered, rezip(&files, "transaction-information.csv", b"nothing to see\r\n")).unwrap();
-    let bad = exited(&dscsa(data, &["fda", "verify-package", altered.to_str().unwrap()]), 1);
-    assert!(bad.contains("ALTERED") && bad.contains("transaction-information.csv"), "{bad}");
+    std::fs::write(
+        &altered,
+        rezip(&files, "transaction-information.csv", b"nothing to see\r\n"),
+    )
+    .unwrap();
+    let bad = exited(
+        &dscsa(data, &["fda", "verify-package", altered.to_str().unwrap()]),
+        1,
+    );
+    assert!(
+        bad.contains("ALTERED") && bad.contains("transaction-information.csv"),
+        "{bad}"
+    );
     // With the public key instead of the key file: README.txt prints it.
     let readme = String::from_utf8(file(&files, "README.txt").to_vec()).unwrap();
-    let public = readme.split("--public-key ").nth(1).unwrap().split_whitespace().next().unwrap();
+    let public = readme
+        .split("--public-key ")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap();
     let by_key = Command::new(env!("CARGO_BIN_EXE_dscsa"))
-        .args(["fda", "verify-package", out.to_str().unwrap(), "--public-key", public])
+        .args([
+            "fda",
+            "verify-package",
+            out.to_str().unwrap(),
+            "--public-key",
+            public,
+        ])
         .output()
         .unwrap();
     exited(&by_key, 0);
     let garbage = data.join("garbage.zip");
     std::fs::write(&garbage, b"not a zip").unwrap();
-    exited(&dscsa(data, &["fda", "verify-package", garbage.to_str().unwrap()]), 2);
+    exited(
+        &dscsa(data, &["fda", "verify-package", garbage.to_str().unwrap()]),
+        2,
+    );
     // A bad flag is named.
     let bad_flag = dscsa(
         data,
-        &["fda", "export", "--gtin", "00614141100016", "--lot", lot, "--request-ref", "x", "--out", data.join("x.zip").to_str().unwrap()],
+        &[
+            "fda",
+            "export",
+            "--gtin",
+            "00614141100016",
+            "--lot",
+            lot,
+            "--request-ref",
+            "x",
+            "--out",
+            data.join("x.zip").to_str().unwrap(),
+        ],
     );
     assert_eq!(bad_flag.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&bad_flag.stderr).contains("--gtin"), "{bad_flag:?}");
+    assert!(
+        String::from_utf8_lossy(&bad_flag.stderr).contains("--gtin"),
+        "{bad_flag:?}"
+    );
 }

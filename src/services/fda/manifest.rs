@@ -34,7 +34,11 @@ pub fn signed_bytes(manifest: &serde_json::Value) -> Vec<u8> {
     if let Some(o) = unsigned.as_object_mut() {
         o.remove("signature");
     }
-    format!("{FORMAT}\n{}", crate::audit::canonical::to_string(&unsigned)).into_bytes()
+    format!(
+        "{FORMAT}\n{}",
+        crate::audit::canonical::to_string(&unsigned)
+    )
+    .into_bytes()
 }
 
 /// The manifest of `files` (the package's other files, in zip order), signed.
@@ -211,8 +215,9 @@ pub fn verify_package(bytes: &[u8], trusted: &VerifyingKey) -> Result<Verificati
     let mut listed = BTreeSet::new();
     for f in manifest["files"].as_array().into_iter().flatten() {
         let (Some(name), Some(sha)) = (f["name"].as_str(), f["sha256"].as_str()) else {
-            v.problems
-                .push(format!("{MANIFEST}: a file entry without name or sha256: {f}"));
+            v.problems.push(format!(
+                "{MANIFEST}: a file entry without name or sha256: {f}"
+            ));
             continue;
         };
         listed.insert(name.to_owned());

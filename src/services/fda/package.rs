@@ -253,10 +253,12 @@ async fn audit_records(
                 .any(|t| packages.contains(&crate::stored::epc_key(t)));
             let relevant = checked.products.iter().any(|r| match &r.product {
                 Product::Serial { gtin: g, serial } => {
-                    g.as_str() == gtin && (names_package || texts.iter().any(|t| t.contains(serial.as_str())))
+                    g.as_str() == gtin
+                        && (names_package || texts.iter().any(|t| t.contains(serial.as_str())))
                 }
                 Product::Lot { gtin: g, lot } => {
-                    g.as_str() == gtin && (names_package || texts.iter().any(|t| t.contains(lot.as_str())))
+                    g.as_str() == gtin
+                        && (names_package || texts.iter().any(|t| t.contains(lot.as_str())))
                 }
             });
             if relevant {
@@ -424,16 +426,30 @@ fn transaction_csv(products: &[ProductRecords]) -> String {
                     hop.shipment_date.clone(),
                     o(&hop.transferor.name),
                     address(&hop.transferor),
-                    hop.transferor.gln.clone().unwrap_or_else(|| hop.transferor.id.clone()),
+                    hop.transferor
+                        .gln
+                        .clone()
+                        .unwrap_or_else(|| hop.transferor.id.clone()),
                     o(&hop.transferee.name),
                     address(&hop.transferee),
-                    hop.transferee.gln.clone().unwrap_or_else(|| hop.transferee.id.clone()),
-                    hop.ship_from.as_ref().map(|p| p.id.clone()).unwrap_or_default(),
-                    hop.ship_to.as_ref().map(|p| p.id.clone()).unwrap_or_default(),
+                    hop.transferee
+                        .gln
+                        .clone()
+                        .unwrap_or_else(|| hop.transferee.id.clone()),
+                    hop.ship_from
+                        .as_ref()
+                        .map(|p| p.id.clone())
+                        .unwrap_or_default(),
+                    hop.ship_to
+                        .as_ref()
+                        .map(|p| p.id.clone())
+                        .unwrap_or_default(),
                     o(&hop.receipt_date),
                     hop.business_transactions
                         .iter()
-                        .map(|t| format!("{}:{}", t.kind.rsplit(':').next().unwrap_or(&t.kind), t.id))
+                        .map(|t| {
+                            format!("{}:{}", t.kind.rsplit(':').next().unwrap_or(&t.kind), t.id)
+                        })
                         .collect::<Vec<_>>()
                         .join(" "),
                     hop.transaction_statement
@@ -452,17 +468,25 @@ fn transaction_csv(products: &[ProductRecords]) -> String {
 
 /// A party's address on one line.
 pub(super) fn address(p: &Party) -> String {
-    let city_line = [p.city.as_deref(), p.state.as_deref(), p.postal_code.as_deref()]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" ");
-    [p.street_address.as_deref(), Some(city_line.as_str()), p.country_code.as_deref()]
-        .into_iter()
-        .flatten()
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join(", ")
+    let city_line = [
+        p.city.as_deref(),
+        p.state.as_deref(),
+        p.postal_code.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" ");
+    [
+        p.street_address.as_deref(),
+        Some(city_line.as_str()),
+        p.country_code.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|s| !s.is_empty())
+    .collect::<Vec<_>>()
+    .join(", ")
 }
 
 fn row(out: &mut String, fields: impl Iterator<Item = String>) {

@@ -198,7 +198,14 @@ fn product(o: &mut String, n: usize, p: &ProductRecords) {
                 via = if h.via_containers.is_empty() {
                     String::new()
                 } else {
-                    format!("<br>in {}", h.via_containers.iter().map(|c| format!("<code>{}</code>", esc(c))).collect::<Vec<_>>().join(" "))
+                    format!(
+                        "<br>in {}",
+                        h.via_containers
+                            .iter()
+                            .map(|c| format!("<code>{}</code>", esc(c)))
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    )
                 },
                 txs = txs.join("<br>"),
                 listed = listed.join("<br>"),
@@ -250,7 +257,10 @@ fn product(o: &mut String, n: usize, p: &ProductRecords) {
         );
         for v in &p.verifications {
             let data = &v.answer["data"];
-            let verified = match (data["verified"].as_bool(), data["verificationFailureReason"].as_str()) {
+            let verified = match (
+                data["verified"].as_bool(),
+                data["verificationFailureReason"].as_str(),
+            ) {
                 (Some(true), _) => "yes".to_owned(),
                 (Some(false), Some(why)) => format!("no ({why})"),
                 (Some(false), None) => "no".to_owned(),

@@ -217,12 +217,14 @@ fn bound(field: &str, text: &str, end: bool) -> Result<Bound, FdaError> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
     let micros = if let Ok(date) = time::Date::parse(text, &format) {
         let day = if end {
-            date.next_day().ok_or_else(|| invalid(field, "out of range"))?
+            date.next_day()
+                .ok_or_else(|| invalid(field, "out of range"))?
         } else {
             date
         };
         let t = day.midnight().assume_utc();
-        i64::try_from(t.unix_timestamp_nanos() / 1000).map_err(|_| invalid(field, "out of range"))?
+        i64::try_from(t.unix_timestamp_nanos() / 1000)
+            .map_err(|_| invalid(field, "out of range"))?
     } else {
         crate::stored::micros(text).map_err(|e| {
             invalid(
@@ -257,7 +259,8 @@ async fn resolve(db: &Db, field: &str, spec: &ProductSpec) -> Result<Vec<Resolve
         given(&spec.ndc),
     ) {
         (Some(epc), None, None, None, None) => {
-            let p = CaseProduct::parse_identifier(&format!("{field}.epc"), epc).map_err(from_case)?;
+            let p =
+                CaseProduct::parse_identifier(&format!("{field}.epc"), epc).map_err(from_case)?;
             Ok(vec![Resolved {
                 asked: format!("EPC {epc}"),
                 product: product(p)?,
@@ -329,7 +332,8 @@ async fn ndc_lot(db: &Db, field: &str, ndc: &str, lot: &str) -> Result<Vec<Resol
     chosen
         .into_iter()
         .map(|g| {
-            let gtin = Gtin::parse(&g).map_err(|e| invalid(format!("{field}.ndc"), e.to_string()))?;
+            let gtin =
+                Gtin::parse(&g).map_err(|e| invalid(format!("{field}.ndc"), e.to_string()))?;
             Ok(Resolved {
                 asked: format!("NDC {ndc} lot {lot}"),
                 product: Product::Lot {

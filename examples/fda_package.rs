@@ -26,7 +26,7 @@ use std::time::Instant;
 use clap::Parser;
 use dscsa_exchange::fixtures::bulk;
 use dscsa_exchange::services::Actor;
-use dscsa_exchange::services::fda::{self, NewRequest, ProductSpec, Quiet};
+use dscsa_exchange::services::fda::{self, NewRequest, ProductSpec};
 
 #[path = "support/store.rs"]
 mod store;
@@ -161,19 +161,20 @@ async fn once(url: &dscsa_exchange::config::DatabaseUrl, units: u64) -> anyhow::
         organisation: Arc::new(dscsa_exchange::config::OrganisationSettings::demo()),
         key: Arc::new(dscsa_exchange::audit::CheckpointKey::generate()?),
     };
-    let produced = fda::produce(&producer, &actor, &job, &checked, false, Arc::new(Quiet)).await?;
+    let stages = Arc::new(Stages {
+        started,
+        marks: std::sync::Mutex::new(Vec::new()),
+    });
+    let produced = fda::produce(&producer, &actor, &job, &checked, false, stages.clone()).await?;
     let seconds = started.elapsed().as_secs_f64();
+    stages.mark("done");
     anyhow::ensure!(
         produced.contents.packages as u64 == units,
         "expected {units} packages, got {:?}",
         produced.contents
     );
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let hwm_kib: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(f64::NAN);
+    let hwm_kib = proc_status_kib("VmHWM:");
+    let marks = stages.marks.lock().map(|m| m.clone()).unwrap_or_default();
     println!(
         "{}",
         serde_json::json!({
@@ -181,8 +182,43 @@ async fn once(url: &dscsa_exchange::config::DatabaseUrl, units: u64) -> anyhow::
             "peakRssMiB": (hwm_kib / 1024.0).round(),
             "packageBytes": produced.bytes.len(),
             "contents": produced.contents,
+            "stages": marks,
         })
     );
     db.close().await;
     Ok(())
+}
+
+/// A field of `/proc/self/status`, in KiB (NaN when absent).
+fn proc_status_kib(field: &str) -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(f64::NAN)
+}
+
+/// When each production stage started (seconds since the request was checked) and the
+/// process's resident and peak memory then (MiB), to see where time and memory go.
+struct Stages {
+    started: Instant,
+    marks: std::sync::Mutex<Vec<serde_json::Value>>,
+}
+
+impl Stages {
+    fn mark(&self, name: &str) {
+        let at = (self.started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
+        let rss = (proc_status_kib("VmRSS:") / 1024.0).round();
+        let hwm = (proc_status_kib("VmHWM:") / 1024.0).round();
+        if let Ok(mut m) = self.marks.lock() {
+            m.push(serde_json::json!([name, at, rss, hwm]));
+        }
+    }
+}
+
+impl fda::Progress for Stages {
+    fn stage(&self, name: &str, _total: u64) {
+        self.mark(name);
+    }
 }

@@ -3,7 +3,7 @@
 //! the reads a package gathers beyond tracing: stored event bodies by id, the investigations
 //! and verifications that name the products, NDC to GTIN through master data.
 //!
-//! Lists of ids are bound in statements of [`CHUNK`] placeholders, never one per round trip:
+//! Lists of ids are bound in statements of `CHUNK` placeholders, never one per round trip:
 //! a package for a lot of 100,000 units holds tens of thousands of events.
 
 use sqlx::{AnyConnection, Row as _};
@@ -152,7 +152,7 @@ pub async fn package(conn: &mut AnyConnection, id: &str) -> Result<Option<Vec<u8
     )
 }
 
-/// Records the events a request's package holds, [`CHUNK`] rows per statement.
+/// Records the events a request's package holds, `CHUNK` rows per statement.
 pub async fn insert_request_events(
     conn: &mut AnyConnection,
     id: &str,

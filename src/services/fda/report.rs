@@ -6,7 +6,7 @@
 //! names and addresses come from trading partners.
 //!
 //! A lot shipped case by case has thousands of transactions: the table shows each, but the
-//! package identifiers of a transaction only as a count beyond [`MAX_LISTED`] (the CSV lists
+//! package identifiers of a transaction only as a count beyond `MAX_LISTED` (the CSV lists
 //! them all).
 
 use std::fmt::Write as _;

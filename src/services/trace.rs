@@ -22,7 +22,7 @@ use epcis::id::Gtin;
 use serde::{Deserialize, Serialize};
 
 use crate::config::OrganisationSettings;
-use crate::storage::trace::{self as store, Interval, NamingEvent};
+use crate::storage::trace::{self as store, EventHead, Interval};
 use crate::storage::{Db, StorageError};
 
 /// How deep containers may nest (unit, case, pallet, ... ) before the walk stops.
@@ -346,7 +346,7 @@ pub struct Containment {
 }
 
 /// A followed event: the event, the containers it named (via), the traced packages it named.
-type Followed = (NamingEvent, BTreeSet<String>, BTreeSet<String>);
+type Followed = (EventHead, BTreeSet<String>, BTreeSet<String>);
 
 /// A window during which an EPC's events apply to the traced package.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -522,23 +522,29 @@ async fn run(
     // The events of the package and of its containers while it was inside them.
     let all: Vec<&String> = windows.keys().collect();
     let json = serde_json::to_string(&all).unwrap_or_else(|_| "[]".into());
-    let named = store::events_naming(conn, backend, &json, &scope.visibility()).await?;
+    let named = store::naming(conn, backend, &json).await?;
+    let mut candidates: Vec<i64> = named.iter().map(|(_, id)| *id).collect();
+    candidates.sort_unstable();
+    candidates.dedup();
+    let heads = store::heads(conn, &candidates, &scope.visibility()).await?;
     let mut followed: BTreeMap<(i64, i64), Followed> = BTreeMap::new();
-    for e in named {
+    for (epc, id) in named {
+        // Not in `heads`: an event the caller may not see.
+        let Some(e) = heads.get(&id) else { continue };
         let applies = windows
-            .get(&e.epc)
+            .get(&epc)
             .is_some_and(|ws| ws.iter().any(|w| w.contains(e.event_time)));
         if !applies {
             continue;
         }
-        let via = !start_set.contains(&e.epc);
+        let via = !start_set.contains(&epc);
         let entry = followed
             .entry((e.event_time, e.id))
             .or_insert_with(|| (e.clone(), BTreeSet::new(), BTreeSet::new()));
         if via {
-            entry.1.insert(e.epc.clone());
+            entry.1.insert(epc);
         } else {
-            entry.2.insert(e.epc.clone());
+            entry.2.insert(epc);
         }
     }
 

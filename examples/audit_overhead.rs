@@ -77,6 +77,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             organisation: Default::default(),
             audit_writer: services::audit_writer::AuditWriter::start(app.db().clone()),
             principals: Default::default(),
+            package_key: Arc::new(dscsa_exchange::audit::CheckpointKey::generate()?),
         };
         let routers = [
             (

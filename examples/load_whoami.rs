@@ -207,6 +207,7 @@ fn main() {
             organisation: Default::default(),
             audit_writer: services::audit_writer::AuditWriter::start(app.db().clone()),
             principals: Default::default(),
+            package_key: Arc::new(dscsa_exchange::audit::CheckpointKey::generate().expect("key")),
         };
         tokio::spawn(serve_plaintext(plain, state, identity));
         (app, plain_addr, cert, ca)

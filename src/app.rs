@@ -131,6 +131,9 @@ impl Application {
         }
         let tls = Arc::new(ServerTls::load(config.tls_files.clone())?);
         let audit_key = load_audit_key(&config.audit)?;
+        // A second handle on the same key for FDA records packages (issue 8): the first
+        // moves into the checkpoint task.
+        let package_key = Arc::new(CheckpointKey::read(&config.audit.key_file)?);
 
         let partner = bind(config.partner_addr).await?;
         let ops = bind(config.ops_addr).await?;
@@ -155,6 +158,7 @@ impl Application {
             organisation: Arc::clone(&organisation),
             audit_writer: audit_writer.clone(),
             principals: crate::principal_cache::PrincipalCache::default(),
+            package_key,
         });
         let mut tasks = vec![tokio::spawn(crate::tls_listener::serve(
             partner,

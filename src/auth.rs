@@ -38,6 +38,8 @@ pub struct AppState {
     pub audit_writer: crate::services::audit_writer::AuditWriter,
     /// Resolved principals by certificate (`principal_cache`).
     pub principals: crate::principal_cache::PrincipalCache,
+    /// The audit checkpoint key, which also signs FDA records packages' manifests.
+    pub package_key: Arc<crate::audit::CheckpointKey>,
 }
 
 /// A permission a handler needs, as a type.
@@ -67,6 +69,7 @@ scopes! {
     Investigate => Investigate, "run investigations";
     Query => QueryEvents, "query events";
     ReadAudit => ReadAudit, "read the audit trail";
+    RecordsRequest => RecordsRequest, "produce FDA records packages";
     Trace => Trace, "send tracing requests";
     Verify => Verify, "verify product identifiers";
 }

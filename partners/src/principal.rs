@@ -295,6 +295,8 @@ pub enum Action {
     QueryEvents,
     /// Read the audit trail.
     ReadAudit,
+    /// Produce FDA records packages (records requests): compliance staff and regulators.
+    RecordsRequest,
     /// Send tracing requests.
     Trace,
     /// Verify product identifiers.
@@ -311,7 +313,9 @@ impl Principal {
                 action,
                 Identify | CaptureEvents | QueryEvents | Verify | Trace
             ),
-            PrincipalKind::Regulator(_) => matches!(action, Identify | QueryEvents | Trace),
+            PrincipalKind::Regulator(_) => {
+                matches!(action, Identify | QueryEvents | Trace | RecordsRequest)
+            }
             PrincipalKind::Staff { role } => match role {
                 StaffRole::Admin => matches!(action, Identify | Administer | QueryEvents),
                 StaffRole::Auditor => matches!(action, Identify | QueryEvents | ReadAudit),
@@ -395,6 +399,11 @@ mod tests {
         assert!(!compliance.permits(Action::Administer));
         let regulator = principal(PrincipalKind::Regulator(record(PartnerRole::Regulator)));
         assert!(!regulator.permits(Action::CaptureEvents));
+        // FDA records packages: compliance staff and regulators, nobody else.
+        assert!(compliance.permits(Action::RecordsRequest));
+        assert!(regulator.permits(Action::RecordsRequest));
+        assert!(!partner.permits(Action::RecordsRequest));
+        assert!(!auditor.permits(Action::RecordsRequest));
         for p in [&partner, &auditor, &compliance, &regulator] {
             assert!(p.permits(Action::Identify));
         }

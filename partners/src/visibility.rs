@@ -4,8 +4,8 @@
 //! - The home organisation (its staff and internal systems) sees every event.
 //! - A trading partner sees the events it captured and the events whose source or destination
 //!   lists (owning party, possessing party, location) name one of its GLNs.
-//! - A regulator sees what its FDA records requests cover. Records requests arrive with the FDA
-//!   issue; until then the condition is `FALSE` and a regulator sees no event.
+//! - A regulator sees what its FDA records requests cover: the events a records package
+//!   produced for one of its requests holds (the repository keeps them per request).
 //!
 //! Every query path applies the policy in SQL, never after fetching. [`Visibility::condition`]
 //! compiles the policy to a [`SqlCondition`]: a list of fragments drawn from the closed enum
@@ -32,7 +32,8 @@ pub enum Visibility {
         /// The principal's party and location GLNs.
         glns: Vec<Gln>,
     },
-    /// The events the principal's FDA records requests cover (none until records requests exist).
+    /// The events the principal's FDA records requests cover (the events of the packages
+    /// produced for them).
     RecordsRequests {
         /// The regulator.
         regulator: PrincipalId,
@@ -66,7 +67,7 @@ impl Visibility {
                 glns.len()
             ),
             Self::RecordsRequests { .. } => {
-                "events covered by its FDA records requests (none yet: records requests are not implemented)".into()
+                "events covered by its FDA records requests (the events of the packages produced for them)".into()
             }
         }
     }
@@ -87,15 +88,17 @@ impl Visibility {
                 }
                 SqlCondition { fragments, binds }
             }
-            Self::RecordsRequests { .. } => SqlCondition {
-                fragments: vec![Fragment::False],
-                binds: vec![],
+            Self::RecordsRequests { regulator } => SqlCondition {
+                fragments: vec![Fragment::RequestedBy],
+                binds: vec![regulator.to_string()],
             },
         }
     }
 
     /// The same policy evaluated in memory, for one event: who captured it and the GLNs of its
-    /// source and destination lists. Tests check that SQL and this agree.
+    /// source and destination lists. Tests check that SQL and this agree. A regulator's
+    /// records requests live in the repository, not in the event: in memory they cover
+    /// nothing, so this answers `false` for them (the SQL condition is the authority).
     pub fn permits(&self, captured_by: &str, party_glns: &[&str]) -> bool {
         match self {
             Self::All => true,
@@ -120,6 +123,9 @@ pub enum Fragment {
     False,
     /// One of the event's source/destination GLNs is among the next `n` bind values.
     PartyGlnIn(usize),
+    /// The event is in a records package produced for a request of the regulator named by
+    /// the next bind value.
+    RequestedBy,
     /// Always true.
     True,
 }
@@ -138,6 +144,11 @@ pub struct EventSchema {
     pub parties_event_id: &'static str,
     /// Its GLN column (13 digits).
     pub parties_gln: &'static str,
+    /// The table with one row per (records request, event its package holds), columns
+    /// `request_id` and `event`.
+    pub request_events_table: &'static str,
+    /// The records requests table, columns `id` and `regulator` (a principal id).
+    pub requests_table: &'static str,
 }
 
 /// A compiled visibility condition: fragments to OR together, and the values they bind, in
@@ -178,6 +189,14 @@ impl SqlCondition {
                         list = list.join(", ")
                     )
                 }
+                Fragment::RequestedBy => format!(
+                    "EXISTS (SELECT 1 FROM {re} vis_r JOIN {rq} vis_q ON vis_q.id = vis_r.request_id \
+                     WHERE vis_r.event = {id} AND vis_q.regulator = {p})",
+                    re = schema.request_events_table,
+                    rq = schema.requests_table,
+                    id = schema.event_id,
+                    p = placeholder()
+                ),
             })
             .collect();
         format!("({})", parts.join(" OR "))
@@ -195,6 +214,8 @@ mod tests {
         parties_table: "event_parties",
         parties_event_id: "event_id",
         parties_gln: "gln",
+        request_events_table: "fda_request_events",
+        requests_table: "fda_records_requests",
     };
 
     fn partner(glns: &[&str]) -> Principal {
@@ -264,7 +285,7 @@ mod tests {
     }
 
     #[test]
-    fn regulator_sees_nothing_yet() {
+    fn regulator_sees_what_its_records_requests_cover() {
         let mut p = partner(&["0614141000005"]);
         if let PrincipalKind::Partner(r) = &p.kind {
             let mut r = r.clone();
@@ -272,7 +293,16 @@ mod tests {
             p.kind = PrincipalKind::for_record(r);
         }
         let v = Visibility::of(&p);
-        assert_eq!(v.condition().render(&SCHEMA, 1), "(FALSE)");
-        assert!(!v.permits("fda", &["0614141000005"]));
+        let c = v.condition();
+        assert_eq!(
+            c.render(&SCHEMA, 1),
+            "(EXISTS (SELECT 1 FROM fda_request_events vis_r JOIN fda_records_requests vis_q \
+             ON vis_q.id = vis_r.request_id WHERE vis_r.event = e.id AND vis_q.regulator = $1))"
+        );
+        assert_eq!(c.binds, ["acme"]);
+        assert!(
+            !v.permits("fda", &["0614141000005"]),
+            "not from the event alone"
+        );
     }
 }

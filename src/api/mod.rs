@@ -7,6 +7,7 @@ pub mod audit_layer;
 mod epcis_capture;
 pub mod epcis_problem;
 mod epcis_query;
+mod fda;
 mod investigations;
 mod trace_requests;
 mod vrs;
@@ -46,6 +47,7 @@ fn routes() -> Router<AppState> {
         .merge(investigations::router())
         .merge(vrs::router())
         .merge(trace_requests::router())
+        .merge(fda::router())
         .fallback(error::not_found)
 }
 

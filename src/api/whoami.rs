@@ -35,13 +35,14 @@ struct Visibility {
     summary: String,
 }
 
-const ACTIONS: [(Action, &str); 8] = [
+const ACTIONS: [(Action, &str); 9] = [
     (Action::Administer, "administer"),
     (Action::CaptureEvents, "capture_events"),
     (Action::Identify, "identify"),
     (Action::Investigate, "investigate"),
     (Action::QueryEvents, "query_events"),
     (Action::ReadAudit, "read_audit"),
+    (Action::RecordsRequest, "records_request"),
     (Action::Trace, "trace"),
     (Action::Verify, "verify"),
 ];

@@ -145,6 +145,13 @@ impl CheckpointKey {
         self.0.verifying_key()
     }
 
+    /// Signs other bytes with the same key: an FDA records package's manifest
+    /// (`services::fda::manifest`, which prefixes its own format line so that a signature of
+    /// one kind can never pass as the other).
+    pub fn sign_bytes(&self, bytes: &[u8]) -> Signature {
+        self.0.sign(bytes)
+    }
+
     /// Signs a checkpoint of the head at `seq`.
     pub fn sign(&self, seq: i64, head_hash: &str, time: &str) -> Checkpoint {
         let sig = self

@@ -7,6 +7,7 @@ mod agents_cmd;
 mod audit_cmd;
 mod capture_cmd;
 mod epcis_cmd;
+mod fda_cmd;
 mod fixtures_cmd;
 mod investigations_cmd;
 mod partners_cmd;
@@ -95,6 +96,10 @@ enum Command {
     /// The MCP tools over stdio, for a local agent (see also the agent listener, /mcp).
     #[command(subcommand)]
     Mcp(agents_cmd::McpCommand),
+    /// FDA records requests: produce the signed records package for products (`export`),
+    /// and check one (`verify-package`).
+    #[command(subcommand)]
+    Fda(fda_cmd::FdaCommand),
 }
 
 /// Where the configuration comes from: defaults < `--config FILE` < `DSCSA__SECTION__KEY`
@@ -179,6 +184,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Lots(cmd) => runtime()?.block_on(verify_cmd::lots(cmd)),
         Command::Agents(cmd) => runtime()?.block_on(agents_cmd::run(cmd)),
         Command::Mcp(cmd) => runtime()?.block_on(agents_cmd::mcp(cmd)),
+        Command::Fda(cmd) => runtime()?.block_on(fda_cmd::run(cmd)),
     }
 }
 

@@ -11,6 +11,7 @@ pub mod agent_tokens;
 pub mod audit;
 pub mod audit_writer;
 pub mod capture;
+pub mod fda;
 pub mod investigations;
 pub mod principals;
 pub mod query;

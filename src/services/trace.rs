@@ -16,13 +16,13 @@
 //! Scope: the home organisation and regulators see every hop; a trading partner sees the hops
 //! it is party to (the visibility condition is part of the SQL that reads the events).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use epcis::id::Gtin;
 use serde::{Deserialize, Serialize};
 
 use crate::config::OrganisationSettings;
-use crate::storage::trace::{self as store, Interval, NamingEvent};
+use crate::storage::trace::{self as store, EventHead, Interval};
 use crate::storage::{Db, StorageError};
 
 /// How deep containers may nest (unit, case, pallet, ... ) before the walk stops.
@@ -206,7 +206,7 @@ pub struct Party {
 }
 
 /// A business transaction reference (PO, invoice, despatch advice).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BizTransaction {
     /// CBV type (`po`, `inv`, `desadv`, ...) as sent.
@@ -345,6 +345,9 @@ pub struct Containment {
     pub to: Option<String>,
 }
 
+/// A followed event: the event, the containers it named (via), the traced packages it named.
+type Followed = (EventHead, BTreeSet<String>, BTreeSet<String>);
+
 /// A window during which an EPC's events apply to the traced package.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 struct Window {
@@ -384,6 +387,55 @@ pub async fn trace(
     product: &Product,
     response_type: ResponseType,
 ) -> Result<Trace, StorageError> {
+    Ok(run(db, organisation, scope, product, response_type)
+        .await?
+        .trace)
+}
+
+/// A `TransactionInformation` trace with what an FDA records package needs beyond the
+/// answer: the followed events and, per hop, the traced product's packages in the shipment.
+#[derive(Debug, Clone)]
+pub struct Detailed {
+    /// The answer (with hops).
+    pub trace: Trace,
+    /// Row ids of the followed events (the package's and its containers' while it was
+    /// inside), in time order.
+    pub event_ids: Vec<i64>,
+    /// Per hop (same order as `trace.hops`), the keys of the traced packages the shipment
+    /// held: named by the event or inside the containers it named, at its time.
+    pub hop_packages: Vec<Vec<String>>,
+    /// Every package the trace started from (the serial, or the lot's serials).
+    pub packages: Vec<String>,
+}
+
+/// [`trace`] for an FDA records package: the `TransactionInformation` answer, the ids of the
+/// events it followed and the package identifiers of each hop.
+///
+/// # Errors
+/// Storage failures.
+pub async fn trace_detailed(
+    db: &Db,
+    organisation: &OrganisationSettings,
+    scope: &Scope,
+    product: &Product,
+) -> Result<Detailed, StorageError> {
+    run(
+        db,
+        organisation,
+        scope,
+        product,
+        ResponseType::TransactionInformation,
+    )
+    .await
+}
+
+async fn run(
+    db: &Db,
+    organisation: &OrganisationSettings,
+    scope: &Scope,
+    product: &Product,
+    response_type: ResponseType,
+) -> Result<Detailed, StorageError> {
     let backend = db.backend();
     let mut conn = db.pool().acquire().await?;
     let conn = &mut *conn;
@@ -430,6 +482,9 @@ pub async fn trace(
         .collect();
     let mut frontier: Vec<String> = start.clone();
     let mut containers = Vec::new();
+    // Every interval read, by parent: what was inside each container when (for the packages
+    // of each hop, computed in memory rather than one statement per hop).
+    let mut inside: HashMap<String, Vec<Interval>> = HashMap::new();
     for _ in 0..MAX_DEPTH {
         if frontier.is_empty() {
             break;
@@ -457,31 +512,43 @@ pub async fn trace(
                 }
             }
         }
+        for i in intervals {
+            inside.entry(i.parent.clone()).or_default().push(i);
+        }
         frontier = next.into_iter().collect();
     }
+    let start_set: HashSet<&String> = start.iter().collect();
 
     // The events of the package and of its containers while it was inside them.
     let all: Vec<&String> = windows.keys().collect();
     let json = serde_json::to_string(&all).unwrap_or_else(|_| "[]".into());
-    let named = store::events_naming(conn, backend, &json, &scope.visibility()).await?;
-    let mut followed: BTreeMap<(i64, i64), (NamingEvent, BTreeSet<String>)> = BTreeMap::new();
-    for e in named {
+    let named = store::naming(conn, backend, &json).await?;
+    let mut candidates: Vec<i64> = named.iter().map(|(_, id)| *id).collect();
+    candidates.sort_unstable();
+    candidates.dedup();
+    let heads = store::heads(conn, &candidates, &scope.visibility()).await?;
+    let mut followed: BTreeMap<(i64, i64), Followed> = BTreeMap::new();
+    for (epc, id) in named {
+        // Not in `heads`: an event the caller may not see.
+        let Some(e) = heads.get(&id) else { continue };
         let applies = windows
-            .get(&e.epc)
+            .get(&epc)
             .is_some_and(|ws| ws.iter().any(|w| w.contains(e.event_time)));
         if !applies {
             continue;
         }
-        let via = !start.contains(&e.epc);
+        let via = !start_set.contains(&epc);
         let entry = followed
             .entry((e.event_time, e.id))
-            .or_insert_with(|| (e.clone(), BTreeSet::new()));
+            .or_insert_with(|| (e.clone(), BTreeSet::new(), BTreeSet::new()));
         if via {
-            entry.1.insert(e.epc.clone());
+            entry.1.insert(epc);
+        } else {
+            entry.2.insert(epc);
         }
     }
 
-    let ids: Vec<i64> = followed.values().map(|(e, _)| e.id).collect();
+    let ids: Vec<i64> = followed.values().map(|(e, _, _)| e.id).collect();
     let all_parties = store::parties(conn, &ids).await?;
     // Each party is looked up once per trace: the transferee of one hop is the transferor of
     // the next.
@@ -489,9 +556,11 @@ pub async fn trace(
     let mut all_txs = store::biz_transactions(conn, &ids).await?;
     let mut statements: HashMap<i64, Option<Statement>> = HashMap::new();
     let mut hops: Vec<Hop> = Vec::new();
+    let mut hop_packages: Vec<Vec<String>> = Vec::new();
+    let mut hop_index: HashMap<(String, String, Vec<BizTransaction>), usize> = HashMap::new();
     let mut last_state: Option<String> = None;
     let mut first_is_commissioning = false;
-    for (index, (event, via)) in followed.values().enumerate() {
+    for (index, (event, via, direct)) in followed.values().enumerate() {
         let step = event.biz_step.as_deref().unwrap_or_default();
         if index == 0 && step.ends_with("commissioning") && via.is_empty() {
             first_is_commissioning = true;
@@ -525,14 +594,13 @@ pub async fn trace(
         let when = crate::stored::time_text(event.event_time);
         // A receiving event that repeats the transfer (same parties, same transactions) is
         // the receipt of the hop already listed, not a second hop.
-        if let Some(hop) = hops.iter_mut().rev().find(|h| {
-            h.transferor.id == transferor.id
-                && h.transferee.id == transferee.id
-                && h.business_transactions == txs
-        }) {
+        // Looked up by key, not by scanning the hops: a lot has thousands of them.
+        let key = (transferor.id.clone(), transferee.id.clone(), txs.clone());
+        if let Some(hop) = hop_index.get(&key).and_then(|&i| hops.get_mut(i)) {
             hop.receipt_date.get_or_insert(when);
             continue;
         }
+        hop_index.insert(key, hops.len());
         let ship_from = match pick("source", "location") {
             Some(p) => Some(party(conn, &mut known, p.gln.as_deref(), &p.id).await?),
             None => None,
@@ -541,25 +609,36 @@ pub async fn trace(
             Some(p) => Some(party(conn, &mut known, p.gln.as_deref(), &p.id).await?),
             None => None,
         };
-        let shipped: Vec<&String> = if via.is_empty() {
-            start
-                .iter()
-                .filter(|k| windows.contains_key(*k))
-                .take(1)
-                .collect()
-        } else {
-            via.iter().collect()
+        let packages = packages_inside(&inside, &start_set, direct, via, event.event_time);
+        let count = match product {
+            // A serial's hop counts every unit of its product and lot in the shipment, not
+            // only the traced one: one statement, over all aggregation intervals.
+            Product::Serial { .. } => {
+                let shipped: Vec<&String> = if via.is_empty() {
+                    start
+                        .iter()
+                        .filter(|k| windows.contains_key(*k))
+                        .take(1)
+                        .collect()
+                } else {
+                    via.iter().collect()
+                };
+                let shipped_json = serde_json::to_string(&shipped).unwrap_or_else(|_| "[]".into());
+                store::units_inside(
+                    conn,
+                    backend,
+                    &shipped_json,
+                    event.event_time,
+                    gtin,
+                    info.lot.as_deref(),
+                )
+                .await?
+            }
+            // A lot's hop: the lot's units in the shipment, which are the traced packages
+            // found in memory (every interval below the shipped containers was read above).
+            // WHY not a statement per hop: a lot shipped case by case has thousands of hops.
+            Product::Lot { .. } => i64::try_from(packages.len()).unwrap_or(i64::MAX),
         };
-        let shipped_json = serde_json::to_string(&shipped).unwrap_or_else(|_| "[]".into());
-        let count = store::units_inside(
-            conn,
-            backend,
-            &shipped_json,
-            event.event_time,
-            gtin,
-            info.lot.as_deref(),
-        )
-        .await?;
         // Hops of one document share its statement: read it once.
         let statement = match statements.get(&event.document_id) {
             Some(s) => s.clone(),
@@ -590,6 +669,7 @@ pub async fn trace(
             business_transactions: txs,
             transaction_statement: statement,
         });
+        hop_packages.push(packages);
     }
 
     let upstream = if first_is_commissioning {
@@ -654,15 +734,54 @@ pub async fn trace(
             Some(owners().into_iter().last().into_iter().collect()),
         ),
     };
-    Ok(Trace {
-        product: info,
-        hops: hops_out,
-        owners: owners_out,
-        upstream,
-        downstream,
-        containers,
-        events_followed: followed.len(),
+    Ok(Detailed {
+        trace: Trace {
+            product: info,
+            hops: hops_out,
+            owners: owners_out,
+            upstream,
+            downstream,
+            containers,
+            events_followed: followed.len(),
+        },
+        event_ids: ids,
+        hop_packages,
+        packages: start,
     })
+}
+
+/// The traced packages a shipment held at `at`: those the event named, and those inside the
+/// containers it named, following the intervals down (at most [`MAX_DEPTH`] levels).
+fn packages_inside(
+    inside: &HashMap<String, Vec<Interval>>,
+    start: &HashSet<&String>,
+    direct: &BTreeSet<String>,
+    via: &BTreeSet<String>,
+    at: i64,
+) -> Vec<String> {
+    let mut found: BTreeSet<String> = direct.clone();
+    let mut level: Vec<&String> = via.iter().collect();
+    for _ in 0..MAX_DEPTH {
+        let mut next = Vec::new();
+        for parent in level {
+            for i in inside.get(parent).map_or(&[][..], Vec::as_slice) {
+                let during = i.from_time <= at && i.to_time.is_none_or(|to| at < to);
+                if !during {
+                    continue;
+                }
+                if start.contains(&i.child) {
+                    found.insert(i.child.clone());
+                } else {
+                    next.push(&i.child);
+                }
+            }
+        }
+        if next.is_empty() {
+            break;
+        }
+        level = next;
+    }
+    found.into_iter().collect()
 }
 
 /// A party's name and address: the latest location master data for its GLN, else the

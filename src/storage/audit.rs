@@ -227,6 +227,29 @@ pub async fn records(
     rows.iter().map(record_from_row).collect()
 }
 
+/// The records whose targets or parameters mention `needle` (a GTIN, for an FDA records
+/// package), with `from <= time < to` where given, in sequence order. The caller narrows them
+/// further (serial, lot); this statement only keeps the scan to the period.
+pub async fn mentioning(
+    conn: &mut AnyConnection,
+    needle: &str,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<Vec<AuditRecord>, StorageError> {
+    let rows = sqlx::query(
+        "SELECT * FROM audit_records \
+         WHERE ($2 IS NULL OR time >= $2) AND ($3 IS NULL OR time < $3) \
+           AND (target LIKE '%' || $1 || '%' OR params LIKE '%' || $1 || '%') \
+         ORDER BY seq",
+    )
+    .bind(needle)
+    .bind(from)
+    .bind(to)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(record_from_row).collect()
+}
+
 /// The hash of the record at `seq`, if it exists.
 pub async fn hash_at(conn: &mut AnyConnection, seq: i64) -> Result<Option<String>, StorageError> {
     Ok(

@@ -35,6 +35,8 @@ pub const EVENT_SCHEMA: EventSchema = EventSchema {
     parties_table: "event_parties",
     parties_event_id: "event",
     parties_gln: "gln",
+    request_events_table: "fda_request_events",
+    requests_table: "fda_records_requests",
 };
 
 /// A column of `events` a condition or a listing may name.

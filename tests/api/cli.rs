@@ -178,7 +178,7 @@ fn fixtures_generate_writes_valid_documents_and_refuses_bad_sizes() {
 
 /// `dscsa fixtures generate` of 100 units (seed 3) under `data/chain`: the directory and its
 /// documents in capture order.
-fn generated_chain(data: &std::path::Path) -> (std::path::PathBuf, Vec<String>) {
+pub(crate) fn generated_chain(data: &std::path::Path) -> (std::path::PathBuf, Vec<String>) {
     let chain = data.join("chain");
     ok(&Command::new(env!("CARGO_BIN_EXE_dscsa"))
         .args([

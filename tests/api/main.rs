@@ -12,6 +12,7 @@ mod config;
 mod demo;
 mod epcis_capture;
 mod epcis_query;
+mod fda;
 mod helpers;
 mod investigations;
 mod mcp;

@@ -15,6 +15,9 @@ const SCHEMA: EventSchema = EventSchema {
     parties_table: "vis_test_parties",
     parties_event_id: "event_id",
     parties_gln: "gln",
+    // The real tables: no records request exists here, so a regulator sees nothing.
+    request_events_table: "fda_request_events",
+    requests_table: "fda_records_requests",
 };
 
 /// (event id, captured by, source/destination GLNs)

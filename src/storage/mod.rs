@@ -16,8 +16,8 @@
 pub mod agent_tokens;
 pub mod audit;
 pub mod capture;
-pub mod inventory;
 pub mod fda;
+pub mod inventory;
 pub mod investigations;
 pub mod masterdata;
 pub mod principals;

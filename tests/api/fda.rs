@@ -312,6 +312,11 @@ async fn packages_for_a_serial_a_lot_and_an_ndc_and_lot(backend: Backend) {
         String::from_utf8(file(&lot_files, "transaction-information.csv").to_vec()).unwrap();
     assert_rows_match_trace(&lot_csv, &lot_trace);
     assert_events_agree(&lot_files, &lot_trace);
+    let lot_html = String::from_utf8(file(&lot_files, "report.html").to_vec()).unwrap();
+    assert!(
+        lot_html.contains("LOT2605R, 2028-06-30"),
+        "the lot's expiry from the ledger"
+    );
     let lot_manifest: Value = serde_json::from_slice(file(&lot_files, "manifest.json")).unwrap();
     assert_eq!(
         lot_manifest["contents"]["packages"],

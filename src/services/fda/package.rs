@@ -181,6 +181,15 @@ async fn gather(
         Product::Lot { lot, .. } => Some(lot.as_str()),
         Product::Serial { .. } => None,
     };
+    // A lot's trace names no expiry (it is per serial in the ledger): the lot's first
+    // serial's, which the lot shares.
+    if t.product.expiry.is_none()
+        && let Some(first) = detailed.packages.first()
+    {
+        t.product.expiry = crate::storage::trace::commissioning(&mut conn, first)
+            .await?
+            .and_then(|(_, _, expiry)| expiry);
+    }
     let references =
         crate::storage::fda::investigations_naming(&mut conn, backend, gtin, lot, &keys).await?;
     let serials: Vec<String> = match &resolved.product {

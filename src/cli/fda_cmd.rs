@@ -41,7 +41,7 @@ pub(crate) enum FdaCommand {
 #[derive(Debug, Args)]
 pub(crate) struct ExportArgs {
     /// A package: an SGTIN EPC URN or GS1 Digital Link (repeat for several).
-    #[arg(long, value_name = "EPC", num_args = 1.., conflicts_with_all = ["gtin", "ndc"])]
+    #[arg(long, value_name = "EPC", num_args = 1.., conflicts_with_all = ["gtin", "ndc", "serial", "lot"])]
     epc: Vec<String>,
     /// GTIN-14, with --serial (a package) or --lot (a lot).
     #[arg(long, value_name = "GTIN", conflicts_with = "ndc")]

@@ -243,6 +243,25 @@ async fn packages_for_a_serial_a_lot_and_an_ndc_and_lot(backend: Backend) {
     };
     crate::tracing::scenario(&app).await;
     let key = *app.app().audit_public_key();
+    // The manufacturer declares its shipment of the container erroneous: the package carries
+    // the declaration with the event.
+    use crate::tracing::{ACME, CONTAINER, EAST, place, transfer};
+    let declared = crate::tracing::object(
+        5,
+        &[CONTAINER],
+        "OBSERVE",
+        "shipping",
+        "in_transit",
+        &format!("{}{}", place(ACME.1), transfer(ACME, EAST, "PO-T1")),
+    )
+    .replacen(
+        "<eventTimeZoneOffset>+00:00</eventTimeZoneOffset>",
+        "<eventTimeZoneOffset>+00:00</eventTimeZoneOffset><errorDeclaration>\
+         <declarationTime>2026-04-02T00:00:00Z</declarationTime>\
+         <reason>urn:epcglobal:cbv:er:incorrect_data</reason></errorDeclaration>",
+        1,
+    );
+    crate::tracing::capture_as(&app, "mfg-acme", &[declared]).await;
 
     // A serial, followed through its case, pallet and shipping container.
     let (job, bytes) = produce(
@@ -282,6 +301,18 @@ async fn packages_for_a_serial_a_lot_and_an_ndc_and_lot(backend: Backend) {
     let unit_key = dscsa_exchange::stored::epc_key(crate::tracing::UNIT);
     assert!(rows.iter().all(|r| r["package_identifiers"] == unit_key));
     let ids = assert_events_agree(&files, &unit_trace);
+    let shipped = epcis::decode(file(&files, "events.xml")).unwrap();
+    let declared: Vec<&epcis::Event> = shipped
+        .events
+        .iter()
+        .filter(|e| e.error_declaration.is_some())
+        .collect();
+    assert_eq!(
+        declared.len(),
+        1,
+        "the declared shipment, with its declaration"
+    );
+    assert_eq!(declared[0].event_time, "2026-04-01T10:05:00Z");
     assert!(
         ids.len() > rows.len(),
         "containers' events are included: {ids:?}"
@@ -312,6 +343,11 @@ async fn packages_for_a_serial_a_lot_and_an_ndc_and_lot(backend: Backend) {
         String::from_utf8(file(&lot_files, "transaction-information.csv").to_vec()).unwrap();
     assert_rows_match_trace(&lot_csv, &lot_trace);
     assert_events_agree(&lot_files, &lot_trace);
+    let lot_html = String::from_utf8(file(&lot_files, "report.html").to_vec()).unwrap();
+    assert!(
+        lot_html.contains("LOT2605R, 2028-06-30"),
+        "the lot's expiry from the ledger"
+    );
     let lot_manifest: Value = serde_json::from_slice(file(&lot_files, "manifest.json")).unwrap();
     assert_eq!(
         lot_manifest["contents"]["packages"],

@@ -14,8 +14,8 @@ crate::on_both_backends!(
     partners_see_only_their_hops_and_requests_are_checked,
 );
 
-const ACME: (&str, &str) = ("0614141.00000.0", "0614141.00001.0");
-const EAST: (&str, &str) = ("0860001.00000.0", "0860001.00001.0");
+pub(crate) const ACME: (&str, &str) = ("0614141.00000.0", "0614141.00001.0");
+pub(crate) const EAST: (&str, &str) = ("0860001.00000.0", "0860001.00001.0");
 const WEST: (&str, &str) = ("0860002.00000.0", "0860002.00001.0");
 const RX: (&str, &str) = ("0360003.00000.0", "0360003.00000.0");
 pub(crate) const UNIT: &str = "urn:epc:id:sgtin:0614141.010001.TRACE1";
@@ -23,20 +23,20 @@ const OTHER: &str = "urn:epc:id:sgtin:0614141.010001.TRACE2";
 const CASE1: &str = "urn:epc:id:sscc:0614141.0900000001";
 const CASE2: &str = "urn:epc:id:sscc:0860001.0900000002";
 const PALLET: &str = "urn:epc:id:sscc:0614141.0900000003";
-const CONTAINER: &str = "urn:epc:id:sscc:0614141.0900000004";
+pub(crate) const CONTAINER: &str = "urn:epc:id:sscc:0614141.0900000004";
 const GTIN: &str = "00614141100019";
 
 fn at(minute: u32) -> String {
     format!("2026-04-01T10:{minute:02}:00Z")
 }
 
-fn place(site: &str) -> String {
+pub(crate) fn place(site: &str) -> String {
     format!(
         "<readPoint><id>urn:epc:id:sgln:{site}</id></readPoint><bizLocation><id>urn:epc:id:sgln:{site}</id></bizLocation>"
     )
 }
 
-fn transfer(from: (&str, &str), to: (&str, &str), po: &str) -> String {
+pub(crate) fn transfer(from: (&str, &str), to: (&str, &str), po: &str) -> String {
     format!(
         "<bizTransactionList><bizTransaction type=\"urn:epcglobal:cbv:btt:po\">urn:epcglobal:cbv:bt:0860001000009:{po}</bizTransaction></bizTransactionList>\
          <sourceList><source type=\"urn:epcglobal:cbv:sdt:owning_party\">urn:epc:id:sgln:{}</source><source type=\"urn:epcglobal:cbv:sdt:location\">urn:epc:id:sgln:{}</source></sourceList>\
@@ -45,7 +45,14 @@ fn transfer(from: (&str, &str), to: (&str, &str), po: &str) -> String {
     )
 }
 
-fn object(minute: u32, epcs: &[&str], action: &str, step: &str, disp: &str, extra: &str) -> String {
+pub(crate) fn object(
+    minute: u32,
+    epcs: &[&str],
+    action: &str,
+    step: &str,
+    disp: &str,
+    extra: &str,
+) -> String {
     let epcs: String = epcs.iter().map(|e| format!("<epc>{e}</epc>")).collect();
     format!(
         "<ObjectEvent><eventTime>{}</eventTime><eventTimeZoneOffset>+00:00</eventTimeZoneOffset><epcList>{epcs}</epcList><action>{action}</action>\
@@ -77,7 +84,7 @@ fn document(events: &[String]) -> String {
     )
 }
 
-async fn capture_as(app: &TestApp, who: &str, events: &[String]) {
+pub(crate) async fn capture_as(app: &TestApp, who: &str, events: &[String]) {
     let report = capture::capture(
         app.app().db(),
         &Actor::Principal(who.parse().unwrap()),

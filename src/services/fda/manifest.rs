@@ -24,8 +24,10 @@ use crate::audit::record::hex;
 pub const MANIFEST: &str = "manifest.json";
 /// The manifest's format, also the signature's domain separator.
 pub const FORMAT: &str = "dscsa-fda-records-package/v1";
-/// Largest entry [`verify_package`] reads (a package holds text; 4 GiB is far beyond one).
-const MAX_ENTRY: u64 = 4 << 30;
+/// Largest manifest [`verify_package`] reads into memory (one is a few KiB). The other
+/// entries are hashed as they are inflated, never held whole, so a hostile zip (a deflate bomb)
+/// costs time, not memory.
+const MAX_MANIFEST: u64 = 16 << 20;
 
 /// The bytes the signature covers: the format line, then the canonical JSON of `manifest`
 /// without `signature`.
@@ -221,17 +223,15 @@ pub fn verify_package(bytes: &[u8], trusted: &VerifyingKey) -> Result<Verificati
             continue;
         };
         listed.insert(name.to_owned());
-        match read_entry(&mut archive, name) {
-            Ok(bytes) => {
-                let actual = hex(&Sha256::digest(&bytes));
+        match hash_entry(&mut archive, name) {
+            Ok((actual, size)) => {
                 if actual != sha {
                     v.problems.push(format!(
                         "{name}: SHA-256 is {actual}, the manifest says {sha}: altered"
                     ));
-                } else if f["bytes"].as_u64() != Some(bytes.len() as u64) {
+                } else if f["bytes"].as_u64() != Some(size) {
                     v.problems.push(format!(
-                        "{name}: {} bytes, the manifest says {}",
-                        bytes.len(),
+                        "{name}: {size} bytes, the manifest says {}",
                         f["bytes"]
                     ));
                 } else {
@@ -262,10 +262,34 @@ fn read_entry(
         .map_err(|_| "missing from the zip".to_owned())?;
     let mut out = Vec::new();
     entry
-        .take(MAX_ENTRY)
+        .take(MAX_MANIFEST)
         .read_to_end(&mut out)
         .map_err(|e| format!("cannot be read (damaged?): {e}"))?;
     Ok(out)
+}
+
+/// The SHA-256 (hex) and size of an entry, computed as it is inflated.
+fn hash_entry(
+    archive: &mut zip::ZipArchive<std::io::Cursor<&[u8]>>,
+    name: &str,
+) -> Result<(String, u64), String> {
+    let mut entry = archive
+        .by_name(name)
+        .map_err(|_| "missing from the zip".to_owned())?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut size = 0u64;
+    loop {
+        let n = entry
+            .read(&mut buf)
+            .map_err(|e| format!("cannot be read (damaged?): {e}"))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(buf.get(..n).unwrap_or_default());
+        size += n as u64;
+    }
+    Ok((hex(&hasher.finalize()), size))
 }
 
 fn from_hex64(s: &str) -> Option<[u8; 64]> {

@@ -16,7 +16,7 @@
 //! packages of the same request over the same store. Zip entries carry the fixed DOS time
 //! 1980-01-01 for that reason.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::Write as _;
 use std::sync::Arc;
 
@@ -119,10 +119,19 @@ pub(super) async fn build(
     let audit = audit_records(db, checked, &all_packages).await?;
     let ids: Vec<i64> = event_ids.into_iter().collect();
     progress.stage("reading events", ids.len() as u64);
-    let mut bodies = Vec::with_capacity(ids.len());
+    let mut stored = Stored {
+        bodies: Vec::with_capacity(ids.len()),
+        declarations: HashMap::new(),
+    };
     let mut conn = db.pool().acquire().await?;
     for chunk in ids.chunks(5000) {
-        bodies.extend(crate::storage::fda::event_bodies(&mut conn, chunk).await?);
+        stored
+            .bodies
+            .extend(crate::storage::fda::event_bodies(&mut conn, chunk).await?);
+        // Oldest first per event: the last one kept is the latest.
+        for d in crate::storage::query::declarations(&mut conn, chunk).await? {
+            stored.declarations.insert(d.event, d.body);
+        }
         progress.advance(chunk.len() as u64);
     }
     drop(conn);
@@ -140,7 +149,7 @@ pub(super) async fn build(
     let checked = checked.clone();
     // CPU work (decoding, encoding, compressing, hashing) off the async workers.
     tokio::task::spawn_blocking(move || {
-        write(&meta, &checked, &products, bodies, &audit, &key, &*progress)
+        write(&meta, &checked, &products, stored, &audit, &key, &*progress)
     })
     .await
     .map_err(|e| FdaError::Package(format!("the writer stopped: {e}")))?
@@ -181,6 +190,15 @@ async fn gather(
         Product::Lot { lot, .. } => Some(lot.as_str()),
         Product::Serial { .. } => None,
     };
+    // A lot's trace names no expiry (it is per serial in the ledger): the lot's first
+    // serial's, which the lot shares.
+    if t.product.expiry.is_none()
+        && let Some(first) = detailed.packages.first()
+    {
+        t.product.expiry = crate::storage::trace::commissioning(&mut conn, first)
+            .await?
+            .and_then(|(_, _, expiry)| expiry);
+    }
     let references =
         crate::storage::fda::investigations_naming(&mut conn, backend, gtin, lot, &keys).await?;
     let serials: Vec<String> = match &resolved.product {
@@ -269,21 +287,36 @@ async fn audit_records(
     Ok(found.into_values().collect())
 }
 
+/// The stored events of a package: bodies by id, and the latest error declaration (the
+/// declaring event's stored body) of each event that has one.
+struct Stored {
+    bodies: Vec<(i64, String)>,
+    declarations: HashMap<i64, String>,
+}
+
 /// Writes every file and the zip.
 fn write(
     meta: &Meta,
     checked: &Checked,
     products: &[ProductRecords],
-    bodies: Vec<(i64, String)>,
+    stored: Stored,
     audit: &[AuditRecord],
     key: &CheckpointKey,
     progress: &dyn Progress,
 ) -> Result<Built, FdaError> {
-    progress.stage("writing events", bodies.len() as u64);
-    let mut events = Vec::with_capacity(bodies.len());
-    for (id, body) in bodies {
-        let event = crate::stored::event_from_body(&body)
-            .map_err(|e| FdaError::Storage(StorageError::Corrupt(format!("event {id}: {e}"))))?;
+    progress.stage("writing events", stored.bodies.len() as u64);
+    let corrupt =
+        |id: i64, e: String| FdaError::Storage(StorageError::Corrupt(format!("event {id}: {e}")));
+    let mut events = Vec::with_capacity(stored.bodies.len());
+    for (id, body) in stored.bodies {
+        let mut event = crate::stored::event_from_body(&body).map_err(|e| corrupt(id, e))?;
+        // An event declared erroneous goes out with its latest error declaration, as the
+        // query interface shows it: FDA sees the correction beside the original.
+        if let Some(declaring) = stored.declarations.get(&id) {
+            event.error_declaration = crate::stored::event_from_body(declaring)
+                .map_err(|e| corrupt(id, e))?
+                .error_declaration;
+        }
         let at = crate::stored::micros(&event.event_time).unwrap_or(i64::MIN);
         if checked.in_period(at) {
             events.push((at, id, event));

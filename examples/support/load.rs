@@ -31,8 +31,8 @@ impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
 pub(crate) type Sender = hyper::client::conn::http1::SendRequest<Body>;
 
 impl Target {
-    /// A target presenting `config` (a client configuration with its certificate) to the
-    /// partner listener at `addr`, as `localhost`.
+    /// A target presenting `config` (a client configuration, with its certificate for the
+    /// partner listener, without one for the agent listener) to `addr`, as `localhost`.
     pub(crate) fn mtls(addr: SocketAddr, config: Arc<rustls::ClientConfig>) -> Self {
         Self {
             addr,
@@ -82,11 +82,23 @@ pub(crate) async fn post_json(
     path: &str,
     body: String,
 ) -> Result<bytes::Bytes, String> {
-    let request = Request::post(path)
+    post_json_with(sender, path, body, &[]).await
+}
+
+/// [`post_json`] with extra request headers.
+pub(crate) async fn post_json_with(
+    sender: &mut Sender,
+    path: &str,
+    body: String,
+    headers: &[(&str, &str)],
+) -> Result<bytes::Bytes, String> {
+    let mut request = Request::post(path)
         .header("host", "localhost")
-        .header("content-type", "application/json")
-        .body(Body::from(body))
-        .map_err(|e| e.to_string())?;
+        .header("content-type", "application/json");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let request = request.body(Body::from(body)).map_err(|e| e.to_string())?;
     send(sender, request).await
 }
 

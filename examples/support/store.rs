@@ -110,6 +110,20 @@ pub(crate) async fn serve_as(
     rustls::pki_types::CertificateDer<'static>,
     partners::devpki::IssuedCert,
 )> {
+    serve_with(dir, url, principal, |_| {}).await
+}
+
+/// [`serve_as`] with the resolved configuration adjusted by `configure` first.
+pub(crate) async fn serve_with(
+    dir: &Path,
+    url: &DatabaseUrl,
+    principal: partners::Principal,
+    configure: impl FnOnce(&mut dscsa_exchange::config::Config),
+) -> anyhow::Result<(
+    dscsa_exchange::Application,
+    rustls::pki_types::CertificateDer<'static>,
+    partners::devpki::IssuedCert,
+)> {
     let overrides = dscsa_exchange::config::Overrides {
         data_dir: Some(dir.to_owned()),
         database_url: Some(url.expose().to_owned()),
@@ -120,6 +134,7 @@ pub(crate) async fn serve_as(
     let mut config =
         dscsa_exchange::config::Settings::load(None, std::iter::empty(), &overrides)?.resolve()?;
     config.organisation = dscsa_exchange::config::OrganisationSettings::demo();
+    configure(&mut config);
     let app = dscsa_exchange::Application::build(&config).await?;
     let ca = partners::devpki::DevCa::load(&config.dev_pki.clone().context("development PKI")?)?;
     let mut conn = app.db().pool().acquire().await?;

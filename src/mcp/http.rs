@@ -8,7 +8,8 @@
 //!   `insufficient_scope` naming the scope; over budget → 429 with `Retry-After`. rmcp checks
 //!   `Host` against `allowed_hosts` and `Origin` against `allowed_origins` (DNS rebinding).
 //!
-//! Every refusal here is audited like a call (actor, reason, client address).
+//! Every refusal here is audited like a call (actor, reason, client address), and its body is a
+//! JSON-RPC error that says why.
 
 use std::sync::Arc;
 
@@ -114,8 +115,21 @@ fn challenge(ctx: &McpContext, error: Option<(&str, &str)>, scope: &str) -> Head
     HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("Bearer"))
 }
 
+/// A refusal before the MCP handler: the HTTP status, and a JSON-RPC error body (`id` null: the
+/// request was not read) so that MCP clients show the agent why, instead of a bare status.
 fn problem(status: StatusCode, message: &str) -> Response {
-    (status, axum::Json(serde_json::json!({ "error": message }))).into_response()
+    let code = match status {
+        StatusCode::UNAUTHORIZED => -32001,
+        StatusCode::FORBIDDEN => -32003,
+        StatusCode::TOO_MANY_REQUESTS => -32029,
+        _ => -32603,
+    };
+    let body = serde_json::json!({
+        "jsonrpc": "2.0",
+        "id": null,
+        "error": { "code": code, "message": message },
+    });
+    (status, axum::Json(body)).into_response()
 }
 
 /// What the audit record of a refusal says about the request (taken before any await: a

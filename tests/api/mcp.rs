@@ -25,6 +25,8 @@ crate::on_both_backends!(
     partner_text_comes_back_fenced,
     the_rate_limit_trips,
     the_read_only_handle_cannot_write,
+    stdio_serves_the_same_tools,
+    the_python_sdk_speaks_both_modes,
 );
 
 /// A client that speaks one protocol revision.
@@ -472,7 +474,7 @@ async fn http_refusals_expired_revoked_and_step_up(backend: Backend) {
     let response = post(Some(&token)).send().await.unwrap();
     assert_eq!(response.status(), 401);
     assert!(
-        json(response).await["error"]
+        json(response).await["error"]["message"]
             .as_str()
             .unwrap()
             .contains("revoked")
@@ -498,7 +500,7 @@ async fn http_refusals_expired_revoked_and_step_up(backend: Backend) {
     let response = post(Some(&short)).send().await.unwrap();
     assert_eq!(response.status(), 401);
     assert!(
-        json(response).await["error"]
+        json(response).await["error"]["message"]
             .as_str()
             .unwrap()
             .contains("expired")
@@ -526,6 +528,16 @@ async fn http_refusals_expired_revoked_and_step_up(backend: Backend) {
     assert!(
         challenge.contains("insufficient_scope") && challenge.contains("dscsa:inventory"),
         "{challenge}"
+    );
+    // The body is a JSON-RPC error an MCP client can show the agent.
+    let body = json(response).await;
+    assert_eq!(body["jsonrpc"], "2.0");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("dscsa:inventory"),
+        "{body}"
     );
     // DNS rebinding: a foreign Host or any Origin is refused.
     let response = post(Some(&token))
@@ -704,5 +716,193 @@ async fn the_read_only_handle_cannot_write(backend: Backend) {
     assert!(write.contains("read") && write.contains("only"), "{write}");
     drop(conn);
     db.close().await;
+    app.stop().await;
+}
+
+/// The `[organisation]` of the demo manufacturer as a configuration file, for a `dscsa`
+/// process started beside the test server.
+fn demo_config_file(dir: &std::path::Path) -> std::path::PathBuf {
+    let org = dscsa_exchange::config::OrganisationSettings::demo();
+    let path = dir.join("dscsa.toml");
+    let text = format!(
+        "[organisation]\nname = {:?}\ngln = {:?}\ncompany_prefixes = {:?}\n",
+        org.name.unwrap_or_default(),
+        org.gln.unwrap_or_default(),
+        org.company_prefixes,
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+async fn stdio_serves_the_same_tools(backend: Backend) {
+    use rmcp::transport::TokioChildProcess;
+    let Some(app) = spawn_demo(backend).await else {
+        return;
+    };
+    register_compliance(&app).await;
+    let [(gtin, serial, lot), _] = two_lots(&app).await;
+    let token = issue(&app, "comp-1", "verify", (&[], None)).await;
+    let scratch = tempfile::tempdir().unwrap();
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_dscsa"));
+    command
+        .args(["mcp", "stdio", "--config"])
+        .arg(demo_config_file(scratch.path()))
+        .arg("--data-dir")
+        .arg(app.layout.dir().parent().unwrap())
+        .arg("--database-url")
+        .arg(app.config.database_url.expose())
+        .env("DSCSA_AGENT_TOKEN", &token);
+    let (transport, _) = TokioChildProcess::builder(command)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let client = Versioned(ProtocolVersion::V_2025_11_25)
+        .serve(transport)
+        .await
+        .expect("stdio session starts");
+    let tools = client.list_tools(None).await.unwrap();
+    let names: Vec<&str> = tools.tools.iter().map(|t| t.name.as_ref()).collect();
+    assert_eq!(names, ["verify_product"]);
+    let result = tokio::time::timeout(
+        Duration::from_secs(30),
+        call(
+            &client,
+            "verify_product",
+            serde_json::json!({"gtin": gtin, "serial": serial, "lot": lot}),
+        ),
+    )
+    .await
+    .expect("verify_product answers over stdio")
+    .unwrap();
+    assert_ne!(result.is_error, Some(true), "{}", text_of(&result));
+    assert_eq!(
+        result.structured_content.unwrap()["answer"]["data"]["verified"],
+        true
+    );
+    let hidden = call(
+        &client,
+        "trace_product",
+        serde_json::json!({"gtin": gtin, "serial": serial}),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(hidden.contains("tool not found"), "{hidden}");
+
+    // The token is checked on every request: once revoked, the next call is refused.
+    let id = agent_tokens::list(app.app().db()).await.unwrap()[0]
+        .id
+        .clone();
+    agent_tokens::revoke(app.app().db(), &Actor::cli(), &id)
+        .await
+        .unwrap();
+    let refused = tokio::time::timeout(
+        Duration::from_secs(30),
+        call(
+            &client,
+            "verify_product",
+            serde_json::json!({"gtin": gtin, "serial": serial}),
+        ),
+    )
+    .await
+    .expect("the revoked token's call answers");
+    let refused = format!("{refused:?}");
+    assert!(refused.contains("revoked"), "{refused}");
+    client.cancel().await.unwrap();
+
+    let mut conn = app.app().db().pool().acquire().await.unwrap();
+    let transports: Vec<String> = sqlx::query_scalar(
+        "SELECT CAST(params AS TEXT) FROM audit_records WHERE channel = 'mcp' AND action = 'tools/call verify_product' \
+         AND token_id = $1",
+    )
+    .bind(&id)
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
+    assert!(
+        transports.iter().any(|p| p.contains("stdio")),
+        "the stdio call is audited: {transports:?}"
+    );
+    drop(conn);
+    app.stop().await;
+}
+
+async fn the_python_sdk_speaks_both_modes(backend: Backend) {
+    let Some(python) = std::env::var_os("DSCSA_MCP_PYTHON") else {
+        eprintln!(
+            "skipped: the official Python SDK test needs DSCSA_MCP_PYTHON (a Python with PyPI mcp 2.3.0; .ci/run installs it)"
+        );
+        return;
+    };
+    let Some(app) = spawn_demo(backend).await else {
+        return;
+    };
+    register_compliance(&app).await;
+    let [(gtin, serial, lot), _] = two_lots(&app).await;
+    let token = issue(&app, "comp-1", "verify", (&[], None)).await;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mcp_sdk/check.py");
+    let url = mcp_url(&app);
+    let ca = app.layout.ca_cert();
+    let output = tokio::process::Command::new(python)
+        .arg(script)
+        .args([url.as_str(), token.as_str()])
+        .arg(&ca)
+        .args([gtin.as_str(), serial.as_str(), lot.as_str()])
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let runs: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(runs.len(), 2, "{stdout}");
+    for (run, protocol) in runs.iter().zip(["2026-07-28", "2025-11-25"]) {
+        assert_eq!(run["protocol"], protocol, "{run}");
+        assert_eq!(run["tools"], serde_json::json!(["verify_product"]), "{run}");
+        assert_eq!(run["all_read_only"], true, "{run}");
+        assert_eq!(run["all_output_schemas"], true, "{run}");
+        assert_eq!(run["verify"]["is_error"], false, "{run}");
+        assert_eq!(
+            run["verify"]["structured"]["answer"]["data"]["verified"], true,
+            "{run}"
+        );
+        assert_eq!(run["bad_gtin"]["is_error"], true, "{run}");
+        assert!(
+            run["bad_gtin"]["text"].as_str().unwrap().contains("gtin"),
+            "{run}"
+        );
+        assert_eq!(run["unknown_field"]["is_error"], true, "{run}");
+        // A 2026-07-28 client names the tool in a header, so the listener refuses it with 403
+        // insufficient_scope before the handler; a 2025-11-25 client gets "tool not found".
+        assert_eq!(run["hidden_tool"]["answered"], false, "{run}");
+        let expected = if protocol == "2026-07-28" {
+            "lacks the scope dscsa:trace"
+        } else {
+            "tool not found"
+        };
+        assert!(
+            run["hidden_tool"]["error"]
+                .as_str()
+                .unwrap()
+                .contains(expected),
+            "{run}"
+        );
+    }
+    let mut conn = app.app().db().pool().acquire().await.unwrap();
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_records WHERE channel = 'mcp' \
+         AND action = 'tools/call verify_product'",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    assert_eq!(audited, 6, "three calls in each mode are on the record");
+    drop(conn);
     app.stop().await;
 }

@@ -86,7 +86,8 @@ impl Tool {
         }
     }
 
-    /// The JSON-RPC request for call `n` against a store of `units` serials.
+    /// The JSON-RPC request for call `n` (also its id: keep it below 2^53) against a store of
+    /// `units` serials.
     fn request(self, n: u64, units: u64) -> String {
         let mut rng = dscsa_exchange::fixtures::Rng(13 ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let s = rng.next_u64() % units;
@@ -237,7 +238,9 @@ fn main() -> anyhow::Result<()> {
             let mut sender = load::open(&target).await.map_err(anyhow::Error::msg)?;
             // Warm-up: caches, connection, the token's principal.
             for n in 0..50 {
-                op(&mut sender, u64::MAX - n).await.map_err(anyhow::Error::msg)?;
+                op(&mut sender, (1 << 40) + n)
+                    .await
+                    .map_err(anyhow::Error::msg)?;
             }
             for round in 0..rounds {
                 let mut lat = Vec::new();

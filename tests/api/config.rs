@@ -165,3 +165,68 @@ fn check_config_loads_production_tls_files_and_names_the_missing_one() {
     let stderr = String::from_utf8_lossy(&bad.stderr);
     assert!(stderr.contains("/nonexistent/partners-ca.pem"), "{stderr}");
 }
+
+/// Every setting's key, as `section.key`, from the defaults' serialized shape.
+fn setting_keys(value: &serde_json::Value, prefix: &str, out: &mut Vec<String>) {
+    if let serde_json::Value::Object(map) = value {
+        for (key, inner) in map {
+            let path = if prefix.is_empty() {
+                key.clone()
+            } else {
+                format!("{prefix}.{key}")
+            };
+            if inner.is_object() {
+                setting_keys(inner, &path, out);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+}
+
+#[test]
+fn the_deploy_configurations_load_and_the_example_documents_every_setting() {
+    let deploy = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy");
+    for name in [
+        "config.example.toml",
+        "container-config.toml",
+        "k8s/config.toml",
+    ] {
+        let file = deploy.join(name);
+        Settings::load(Some(&file), env(&[]), &Overrides::default())
+            .and_then(Settings::resolve)
+            .unwrap_or_else(|e| panic!("deploy/{name}: {e}"));
+    }
+    // Each setting appears in the example as `key = …` or, where its default is "unset",
+    // commented out as `# key = …`, under its section's header.
+    let example = std::fs::read_to_string(deploy.join("config.example.toml")).unwrap();
+    let mut keys = Vec::new();
+    setting_keys(
+        &serde_json::to_value(Settings::default()).unwrap(),
+        "",
+        &mut keys,
+    );
+    assert!(keys.len() > 20, "{keys:?}");
+    let mut section = String::new();
+    let mut documented = Vec::new();
+    for line in example.lines() {
+        let line = line.trim_start_matches('#').trim();
+        if let Some(header) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = header.to_owned();
+        } else if let Some((key, _)) = line.split_once(" = ") {
+            let key = key.trim();
+            if !key.contains(' ') {
+                documented.push(if section.is_empty() {
+                    key.to_owned()
+                } else {
+                    format!("{section}.{key}")
+                });
+            }
+        }
+    }
+    let missing: Vec<&String> = keys.iter().filter(|k| !documented.contains(k)).collect();
+    assert!(
+        missing.is_empty(),
+        "deploy/config.example.toml does not document {missing:?}"
+    );
+}

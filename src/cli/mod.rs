@@ -5,6 +5,7 @@
 
 mod agents_cmd;
 mod audit_cmd;
+mod backup_cmd;
 mod capture_cmd;
 mod epcis_cmd;
 mod fda_cmd;
@@ -96,6 +97,16 @@ enum Command {
     /// The MCP tools over stdio, for a local agent (see also the agent listener, /mcp).
     #[command(subcommand)]
     Mcp(agents_cmd::McpCommand),
+    /// Copy a SQLite store while the server runs (a consistent snapshot, integrity-checked).
+    ///
+    /// Refuses an existing --out file. On PostgreSQL it prints the pg_dump command to use and
+    /// exits 2. Restore with `dscsa restore`.
+    Backup(backup_cmd::BackupArgs),
+    /// Restore a backup from `dscsa backup` into a fresh SQLite store (the --data-dir or
+    /// --database-url given), then apply newer migrations. Refuses to overwrite a database.
+    ///
+    /// Check the result with `dscsa audit verify` before starting the server on it.
+    Restore(backup_cmd::RestoreArgs),
     /// FDA records requests: produce the signed records package for products (`export`),
     /// and check one (`verify-package`).
     #[command(subcommand)]
@@ -185,6 +196,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Agents(cmd) => runtime()?.block_on(agents_cmd::run(cmd)),
         Command::Mcp(cmd) => runtime()?.block_on(agents_cmd::mcp(cmd)),
         Command::Fda(cmd) => runtime()?.block_on(fda_cmd::run(cmd)),
+        Command::Backup(args) => runtime()?.block_on(backup_cmd::backup(args)),
+        Command::Restore(args) => runtime()?.block_on(backup_cmd::restore(args)),
     }
 }
 

@@ -29,7 +29,7 @@ fn add(data: &Path, id: &str) -> Output {
     )
 }
 
-fn sqlite(data: &Path, sql: &str) -> String {
+pub(crate) fn sqlite(data: &Path, sql: &str) -> String {
     // The bundled SQLite is not a command here; use the library through a tiny query.
     let db = data.join("dscsa.db");
     let url = format!("sqlite://{}", db.display());

@@ -7,6 +7,7 @@
 
 mod audit;
 mod audit_cli;
+mod backup;
 mod cli;
 mod config;
 mod demo;
@@ -18,5 +19,6 @@ mod investigations;
 mod mcp;
 mod tls;
 mod tracing;
+mod upgrade;
 mod visibility;
 mod vrs;

@@ -43,7 +43,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ops_addr: Some("127.0.0.1:0".parse()?),
             agent_addr: Some("127.0.0.1:0".parse()?),
         };
-        let config = Settings::load(None, std::iter::empty(), &overrides)?.resolve()?;
+        let mut config = Settings::load(None, std::iter::empty(), &overrides)?.resolve()?;
+        config.partner_limits.requests_per_minute = u32::MAX;
         let app = Application::build(&config).await?;
         let ca = DevCa::load(config.dev_pki.as_ref().ok_or("no dev pki")?)?;
         let id: partners::PrincipalId = format!("bench-{}", std::process::id()).parse()?;
@@ -78,6 +79,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             audit_writer: services::audit_writer::AuditWriter::start(app.db().clone()),
             principals: Default::default(),
             package_key: Arc::new(dscsa_exchange::audit::CheckpointKey::generate()?),
+            // A benchmark must not be throttled; the budget check still runs.
+            limits: Arc::new(dscsa_exchange::config::PartnerLimits {
+                requests_per_minute: u32::MAX,
+                ..Default::default()
+            }),
+            request_budgets: dscsa_exchange::budgets::Budgets::new(u32::MAX, u32::MAX),
         };
         let routers = [
             (

@@ -168,9 +168,11 @@ fn main() {
         agent_addr: Some("127.0.0.1:0".parse().expect("addr")),
         ..Overrides::default()
     };
-    let config = Settings::load(None, std::iter::empty(), &overrides)
+    let mut config = Settings::load(None, std::iter::empty(), &overrides)
         .and_then(Settings::resolve)
         .expect("configuration");
+    // One principal at thousands of requests a second: lift its budget (still checked).
+    config.partner_limits.requests_per_minute = u32::MAX;
     let layout = config.dev_pki.clone().expect("development PKI");
     let (app, plain_addr, cert, ca) = server_rt.block_on(async {
         let app = Application::build(&config).await.expect("server starts");
@@ -208,6 +210,12 @@ fn main() {
             audit_writer: services::audit_writer::AuditWriter::start(app.db().clone()),
             principals: Default::default(),
             package_key: Arc::new(dscsa_exchange::audit::CheckpointKey::generate().expect("key")),
+            // A benchmark must not be throttled; the budget check still runs.
+            limits: Arc::new(dscsa_exchange::config::PartnerLimits {
+                requests_per_minute: u32::MAX,
+                ..Default::default()
+            }),
+            request_budgets: dscsa_exchange::budgets::Budgets::new(u32::MAX, u32::MAX),
         };
         tokio::spawn(serve_plaintext(plain, state, identity));
         (app, plain_addr, cert, ca)

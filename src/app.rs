@@ -159,6 +159,12 @@ impl Application {
             audit_writer: audit_writer.clone(),
             principals: crate::principal_cache::PrincipalCache::default(),
             package_key,
+            limits: Arc::new(config.partner_limits.clone()),
+            // Only calls are counted for principals; the row budget is never charged.
+            request_budgets: crate::budgets::Budgets::new(
+                config.partner_limits.requests_per_minute,
+                u32::MAX,
+            ),
         });
         let mut tasks = vec![tokio::spawn(crate::tls_listener::serve(
             partner,

@@ -40,6 +40,10 @@ pub struct AppState {
     pub principals: crate::principal_cache::PrincipalCache,
     /// The audit checkpoint key, which also signs FDA records packages' manifests.
     pub package_key: Arc<crate::audit::CheckpointKey>,
+    /// Abuse limits: allowed networks per principal, body and time limits.
+    pub limits: Arc<crate::config::PartnerLimits>,
+    /// Each principal's request budget (`limits.requests_per_minute`).
+    pub request_budgets: crate::budgets::Budgets,
 }
 
 /// A permission a handler needs, as a type.
@@ -183,6 +187,37 @@ impl<S: Scope> FromRequestParts<AppState> for Authorized<S> {
                     principal.id
                 ),
             ));
+        }
+        // Abuse limits come after identification (so refusals name the principal in the
+        // audit trail) and before any work for the request.
+        let from = parts
+            .extensions
+            .get::<crate::tls_listener::ClientAddr>()
+            .map(|a| a.0.ip());
+        if state.limits.allowed_networks.contains_key(&principal.id)
+            && !from.is_some_and(|ip| state.limits.network_allows(&principal.id, ip))
+        {
+            return Err(ApiError::new(
+                Code::NetworkNotAllowed,
+                format!(
+                    "principal {} may connect only from its configured networks; this request came from {}",
+                    principal.id,
+                    from.map_or_else(|| "an unknown address".to_owned(), |ip| ip.to_string())
+                ),
+            ));
+        }
+        if let Err(exhausted) = state.request_budgets.take_call(principal.id.as_str()) {
+            let wait = exhausted.retry_after();
+            return Err(ApiError::new(
+                Code::RateLimited,
+                format!(
+                    "principal {} has used its {} requests a minute; retry in {} s",
+                    principal.id,
+                    state.limits.requests_per_minute,
+                    wait.as_secs().max(1)
+                ),
+            )
+            .with_retry_after(wait));
         }
         if !principal.permits(S::ACTION) {
             return Err(ApiError::new(

@@ -227,6 +227,18 @@ pub struct PartnerListenerSettings {
     pub addr: SocketAddr,
     /// Seconds a client has to finish the TLS handshake.
     pub handshake_timeout_secs: u64,
+    /// Requests a minute each principal may make (a token bucket: bursts up to this many);
+    /// past it, 429 with `Retry-After`.
+    pub requests_per_minute: u32,
+    /// Largest request body outside EPCIS capture (which has `capture.max_document_bytes`);
+    /// past it, 413.
+    pub max_body_bytes: usize,
+    /// Longest a request may take, body included; past it, 503 (and its audit record says so).
+    pub request_timeout_secs: u64,
+    /// Networks each principal may connect from, by principal id: CIDRs such as
+    /// `["203.0.113.0/24", "2001:db8::/48"]`. A principal not listed may connect from anywhere;
+    /// a request from outside its networks gets 403.
+    pub allowed_networks: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 impl Default for PartnerListenerSettings {
@@ -234,7 +246,95 @@ impl Default for PartnerListenerSettings {
         Self {
             addr: SocketAddr::from(([127, 0, 0, 1], 8443)),
             handshake_timeout_secs: 10,
+            requests_per_minute: 60_000,
+            max_body_bytes: 1 << 20,
+            request_timeout_secs: 120,
+            allowed_networks: std::collections::BTreeMap::new(),
         }
+    }
+}
+
+impl PartnerListenerSettings {
+    /// The abuse limits, checked: every limit at least 1, every network a CIDR, every key a
+    /// principal id.
+    fn limits(&self) -> Result<PartnerLimits, ConfigError> {
+        if self.requests_per_minute == 0
+            || self.max_body_bytes == 0
+            || self.request_timeout_secs == 0
+        {
+            return Err(ConfigError::Invalid(
+                "partner_listener: requests_per_minute, max_body_bytes and request_timeout_secs \
+                 must be at least 1"
+                    .into(),
+            ));
+        }
+        let mut allowed_networks = std::collections::BTreeMap::new();
+        for (id, cidrs) in &self.allowed_networks {
+            let principal: partners::PrincipalId = id.parse().map_err(|e| {
+                ConfigError::Invalid(format!(
+                    "partner_listener.allowed_networks: {id:?} is not a principal id: {e}"
+                ))
+            })?;
+            let nets = cidrs
+                .iter()
+                .map(|c| {
+                    c.parse::<ipnet::IpNet>().map_err(|e| {
+                        ConfigError::Invalid(format!(
+                            "partner_listener.allowed_networks.{id}: {c:?} is not a network \
+                             such as \"203.0.113.0/24\": {e}"
+                        ))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            if nets.is_empty() {
+                return Err(ConfigError::Invalid(format!(
+                    "partner_listener.allowed_networks.{id} is empty: it would lock the principal \
+                     out; remove the entry to allow every network"
+                )));
+            }
+            allowed_networks.insert(principal, nets);
+        }
+        Ok(PartnerLimits {
+            requests_per_minute: self.requests_per_minute,
+            max_body_bytes: self.max_body_bytes,
+            request_timeout: Duration::from_secs(self.request_timeout_secs),
+            allowed_networks,
+        })
+    }
+}
+
+/// The partner listener's abuse limits, resolved from `[partner_listener]`.
+#[derive(Debug, Clone)]
+pub struct PartnerLimits {
+    /// Requests a minute per principal.
+    pub requests_per_minute: u32,
+    /// Largest request body outside capture.
+    pub max_body_bytes: usize,
+    /// Longest a request may take.
+    pub request_timeout: Duration,
+    /// Networks each listed principal may connect from.
+    pub allowed_networks: std::collections::BTreeMap<partners::PrincipalId, Vec<ipnet::IpNet>>,
+}
+
+impl Default for PartnerLimits {
+    /// The limits of the default `[partner_listener]`.
+    fn default() -> Self {
+        let d = PartnerListenerSettings::default();
+        Self {
+            requests_per_minute: d.requests_per_minute,
+            max_body_bytes: d.max_body_bytes,
+            request_timeout: Duration::from_secs(d.request_timeout_secs),
+            allowed_networks: std::collections::BTreeMap::new(),
+        }
+    }
+}
+
+impl PartnerLimits {
+    /// Whether `principal` may connect from `ip` (any address, if it has no networks listed).
+    pub fn network_allows(&self, principal: &partners::PrincipalId, ip: std::net::IpAddr) -> bool {
+        self.allowed_networks
+            .get(principal)
+            .is_none_or(|nets| nets.iter().any(|n| n.contains(&ip.to_canonical())))
     }
 }
 
@@ -566,7 +666,9 @@ impl Settings {
         }
         self.organisation.validate()?;
         self.agent_listener.validate()?;
+        let partner_limits = self.partner_listener.limits()?;
         Ok(Config {
+            partner_limits,
             agent: self.agent_listener,
             audit,
             capture: self.capture,
@@ -665,6 +767,8 @@ pub struct Config {
     pub partner_addr: SocketAddr,
     /// TLS handshake deadline.
     pub handshake_timeout: Duration,
+    /// The partner listener's abuse limits.
+    pub partner_limits: PartnerLimits,
     /// Ops listener address.
     pub ops_addr: SocketAddr,
     /// TLS files of the partner listener.
@@ -710,6 +814,20 @@ impl Config {
             partner_listener: PartnerListenerSettings {
                 addr: self.partner_addr,
                 handshake_timeout_secs: self.handshake_timeout.as_secs(),
+                requests_per_minute: self.partner_limits.requests_per_minute,
+                max_body_bytes: self.partner_limits.max_body_bytes,
+                request_timeout_secs: self.partner_limits.request_timeout.as_secs(),
+                allowed_networks: self
+                    .partner_limits
+                    .allowed_networks
+                    .iter()
+                    .map(|(id, nets)| {
+                        (
+                            id.to_string(),
+                            nets.iter().map(ToString::to_string).collect(),
+                        )
+                    })
+                    .collect(),
             },
             ops_listener: OpsListenerSettings {
                 addr: self.ops_addr,

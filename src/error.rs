@@ -61,7 +61,9 @@ codes! {
     Internal => ("internal", INTERNAL_SERVER_ERROR, "Internal error"),
     InvalidParameter => ("invalid_parameter", BAD_REQUEST, "Invalid parameter"),
     NotFound => ("not_found", NOT_FOUND, "Not found"),
+    NetworkNotAllowed => ("network_not_allowed", FORBIDDEN, "Request from outside the principal's networks"),
     PrincipalSuspended => ("principal_suspended", FORBIDDEN, "Principal suspended"),
+    RateLimited => ("rate_limited", TOO_MANY_REQUESTS, "Too many requests"),
     RequesterGlnNotBound => ("requester_gln_not_bound", FORBIDDEN, "Requester GLN not bound to this certificate"),
     ServiceUnavailable => ("service_unavailable", SERVICE_UNAVAILABLE, "Service unavailable"),
     Unauthenticated => ("unauthenticated", UNAUTHORIZED, "No verified client certificate"),
@@ -73,6 +75,7 @@ pub struct ApiError {
     code: Code,
     detail: String,
     internal: Option<String>,
+    retry_after: Option<std::time::Duration>,
 }
 
 impl ApiError {
@@ -82,7 +85,15 @@ impl ApiError {
             code,
             detail: detail.into(),
             internal: None,
+            retry_after: None,
         }
+    }
+
+    /// Adds `Retry-After` (whole seconds, at least 1) to the response.
+    #[must_use]
+    pub fn with_retry_after(mut self, wait: std::time::Duration) -> Self {
+        self.retry_after = Some(wait);
+        self
     }
 
     /// A 500 whose cause is logged, never shown.
@@ -91,6 +102,7 @@ impl ApiError {
             code: Code::Internal,
             detail: "the server could not complete the request; it has been logged".into(),
             internal: Some(cause.to_string()),
+            retry_after: None,
         }
     }
 
@@ -136,6 +148,12 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let Some(wait) = self.retry_after {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(wait.as_secs().max(1)),
+            );
+        }
         if let Some(cause) = self.internal {
             attach_internal_cause(&mut response, cause);
         }

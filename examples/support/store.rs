@@ -134,6 +134,9 @@ pub(crate) async fn serve_with(
     let mut config =
         dscsa_exchange::config::Settings::load(None, std::iter::empty(), &overrides)?.resolve()?;
     config.organisation = dscsa_exchange::config::OrganisationSettings::demo();
+    // A load generator is one principal at thousands of requests a second: lift its budget
+    // (the check still runs on every request).
+    config.partner_limits.requests_per_minute = u32::MAX;
     configure(&mut config);
     let app = dscsa_exchange::Application::build(&config).await?;
     let ca = partners::devpki::DevCa::load(&config.dev_pki.clone().context("development PKI")?)?;

@@ -23,7 +23,17 @@ use crate::error;
 
 /// The partner API.
 pub fn router(state: AppState) -> Router {
-    with_shared_layers(routes().layer(axum::middleware::from_fn_with_state(
+    // The time limit sits inside the audit layer, so a request cut short is recorded (503);
+    // the body limit applies to every extractor outside capture, which sets its own.
+    let routes = routes()
+        .layer(axum::extract::DefaultBodyLimit::max(
+            state.limits.max_body_bytes,
+        ))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            state.limits.request_timeout,
+        ));
+    with_shared_layers(routes.layer(axum::middleware::from_fn_with_state(
         state.clone(),
         audit_layer::record_requests,
     )))

@@ -15,7 +15,6 @@
 //! [`crate::services::agent_tokens`]. `dscsa mcp stdio` serves the same handler over stdio.
 
 pub mod http;
-pub mod limits;
 pub mod server;
 pub mod tools;
 pub mod untrusted;
@@ -38,7 +37,7 @@ pub struct McpContext {
     /// Where audit records (and the verification log entries of `verify_product`) go.
     pub audit: AuditWriter,
     /// Per-token budgets.
-    pub budgets: limits::Budgets,
+    pub budgets: crate::budgets::Budgets,
     /// The listener's settings.
     pub settings: AgentListenerSettings,
     /// The canonical URI of `/mcp` (the OAuth resource).
@@ -55,7 +54,10 @@ impl McpContext {
         resource: String,
     ) -> Self {
         Self {
-            budgets: limits::Budgets::new(settings.calls_per_minute, settings.rows_per_minute),
+            budgets: crate::budgets::Budgets::new(
+                settings.calls_per_minute,
+                settings.rows_per_minute,
+            ),
             db,
             organisation,
             audit,

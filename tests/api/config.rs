@@ -230,3 +230,26 @@ fn the_deploy_configurations_load_and_the_example_documents_every_setting() {
         "deploy/config.example.toml does not document {missing:?}"
     );
 }
+
+#[test]
+fn a_bad_allowed_network_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "[partner_listener.allowed_networks]\nwhs-east = [\"10.0.0.0/33\"]\n",
+    );
+    let err = Settings::load(Some(&file), env(&[]), &Overrides::default())
+        .and_then(Settings::resolve)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("partner_listener.allowed_networks.whs-east") && err.contains("10.0.0.0/33"),
+        "{err}"
+    );
+    let file = write(dir.path(), "[partner_listener]\nrequests_per_minute = 0\n");
+    let err = Settings::load(Some(&file), env(&[]), &Overrides::default())
+        .and_then(Settings::resolve)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("requests_per_minute"), "{err}");
+}

@@ -16,6 +16,7 @@ mod epcis_query;
 mod fda;
 mod helpers;
 mod investigations;
+mod limits;
 mod mcp;
 mod tls;
 mod tracing;

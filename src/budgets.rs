@@ -1,6 +1,7 @@
-//! Per-token budgets: calls per minute and rows per minute.
+//! Per-caller budgets: calls per minute and rows per minute, keyed by a caller's name (an
+//! MCP token id; a partner-listener principal, which is charged no rows).
 //!
-//! Each token has two token buckets that refill continuously. A request takes one call from
+//! Each caller has two token buckets that refill continuously. A request takes one call from
 //! the first before it runs; the rows an answer returns are charged to the second after it is
 //! built, since only then is the count known, and may take the bucket below zero: the next
 //! request waits until it is positive again. (A rate-limiter crate such as `governor` checks
@@ -12,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Budgets of every token seen since start.
+/// Budgets of every caller seen since start.
 #[derive(Debug, Clone)]
 pub struct Budgets {
     calls_per_minute: f64,

@@ -34,6 +34,12 @@ pub enum StartError {
     /// The database is unreachable or a migration failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
+    /// `database.migrate_on_start` is off and the schema is behind this build.
+    #[error(
+        "the database schema is {0} migration(s) behind this build and database.migrate_on_start \
+         is false: run `dscsa migrate` as the schema owner first"
+    )]
+    SchemaBehind(usize),
     /// The audit checkpoint key is missing or unreadable.
     #[error("{0} (create one with `dscsa audit keygen --out FILE` and set audit.key_file)")]
     AuditKey(#[from] crate::audit::checkpoint::KeyError),
@@ -113,7 +119,16 @@ impl Application {
             }
         }
         let db = Db::connect(&config.database_url, config.max_connections).await?;
-        let applied = db.migrate().await?;
+        let applied = if config.migrate_on_start {
+            db.migrate().await?
+        } else {
+            // A server running as a role without DDL rights (deploy/README.md): the owner
+            // migrates with `dscsa migrate`; the server only checks it has been done.
+            match db.pending_migrations().await? {
+                0 => 0,
+                pending => return Err(StartError::SchemaBehind(pending)),
+            }
+        };
         tracing::info!(backend = db.backend().as_str(), url = %config.database_url, applied, "database ready");
         {
             let mut conn = db.pool().acquire().await.map_err(StorageError::from)?;

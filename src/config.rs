@@ -208,6 +208,10 @@ pub struct DatabaseSettings {
     pub url: Option<DatabaseUrl>,
     /// Largest number of pooled connections.
     pub max_connections: u32,
+    /// Whether `serve` applies pending migrations at start. Off: it only checks that none are
+    /// pending and refuses to start otherwise (for a database role without DDL rights; the
+    /// owner runs `dscsa migrate`).
+    pub migrate_on_start: bool,
 }
 
 impl Default for DatabaseSettings {
@@ -215,6 +219,7 @@ impl Default for DatabaseSettings {
         Self {
             url: None,
             max_connections: 8,
+            migrate_on_start: true,
         }
     }
 }
@@ -675,6 +680,7 @@ impl Settings {
             organisation: self.organisation,
             database_url,
             max_connections: self.database.max_connections,
+            migrate_on_start: self.database.migrate_on_start,
             partner_addr: self.partner_listener.addr,
             handshake_timeout: Duration::from_secs(self.partner_listener.handshake_timeout_secs),
             ops_addr: self.ops_listener.addr,
@@ -763,6 +769,8 @@ pub struct Config {
     pub database_url: DatabaseUrl,
     /// Pool size.
     pub max_connections: u32,
+    /// Whether `serve` applies pending migrations (else it checks there are none).
+    pub migrate_on_start: bool,
     /// Partner listener address.
     pub partner_addr: SocketAddr,
     /// TLS handshake deadline.
@@ -810,6 +818,7 @@ impl Config {
             database: DatabaseSettings {
                 url: Some(self.database_url.clone()),
                 max_connections: self.max_connections,
+                migrate_on_start: self.migrate_on_start,
             },
             partner_listener: PartnerListenerSettings {
                 addr: self.partner_addr,

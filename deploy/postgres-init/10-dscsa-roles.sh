@@ -5,10 +5,8 @@
 #                the compose service `migrate`)
 #   dscsa_app    what the server connects as: SELECT, INSERT, UPDATE on the tables, no DELETE,
 #                no TRUNCATE, cannot drop the append-only triggers (not the owner)
-# The server applies pending migrations at every start, and sqlx's first statement there,
-# CREATE TABLE IF NOT EXISTS _sqlx_migrations, needs CREATE on the schema even when nothing is
-# pending: hence dscsa_app's CREATE on schema public. Tables it could create would be its own,
-# never the owner's.
+# The server runs with database.migrate_on_start = false (compose.yaml): it only checks that
+# the owner has applied every migration, so dscsa_app needs no CREATE on the schema.
 set -euo pipefail
 : "${DSCSA_OWNER_PASSWORD:?set DSCSA_OWNER_PASSWORD}"
 : "${DSCSA_APP_PASSWORD:?set DSCSA_APP_PASSWORD}"
@@ -24,7 +22,7 @@ REVOKE ALL ON DATABASE :"db" FROM PUBLIC;
 GRANT CONNECT ON DATABASE :"db" TO dscsa_owner, dscsa_app;
 \connect :"db"
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;
-GRANT USAGE, CREATE ON SCHEMA public TO dscsa_app;
+GRANT USAGE ON SCHEMA public TO dscsa_app;
 -- Tables and sequences the owner's migrations create, now and in later versions.
 ALTER DEFAULT PRIVILEGES FOR ROLE dscsa_owner IN SCHEMA public
     GRANT SELECT, INSERT, UPDATE ON TABLES TO dscsa_app;

@@ -189,6 +189,24 @@ impl Db {
         Ok(after.saturating_sub(before))
     }
 
+    /// How many of this build's migrations the database has not applied (all of them when it
+    /// has never been migrated). Changes nothing.
+    pub async fn pending_migrations(&self) -> Result<usize, StorageError> {
+        let migrator = match self.backend {
+            Backend::Postgres => &MIGRATE_POSTGRES,
+            Backend::Sqlite => &MIGRATE_SQLITE,
+        };
+        let applied: Vec<i64> =
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+                .fetch_all(&self.pool)
+                .await
+                .unwrap_or_default();
+        Ok(migrator
+            .iter()
+            .filter(|m| !applied.contains(&m.version))
+            .count())
+    }
+
     async fn applied_migrations(&self) -> Result<usize, StorageError> {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
             .fetch_one(&self.pool)

@@ -71,6 +71,29 @@ async fn a_store_of_the_previous_schema_is_upgraded(backend: Backend) {
         before.push(count(&db, table).await);
     }
 
+    // A server that may not migrate (database.migrate_on_start = false) refuses to start on
+    // it, naming `dscsa migrate`, and changes nothing.
+    let overrides = dscsa_exchange::config::Overrides {
+        data_dir: Some(dir.path().to_owned()),
+        database_url: Some(url.expose().to_owned()),
+        partner_addr: Some("127.0.0.1:0".parse().unwrap()),
+        ops_addr: Some("127.0.0.1:0".parse().unwrap()),
+        agent_addr: Some("127.0.0.1:0".parse().unwrap()),
+    };
+    let mut config = dscsa_exchange::config::Settings::load(None, std::iter::empty(), &overrides)
+        .unwrap()
+        .resolve()
+        .unwrap();
+    config.migrate_on_start = false;
+    match dscsa_exchange::Application::build(&config).await {
+        Err(e @ dscsa_exchange::app::StartError::SchemaBehind(1)) => {
+            assert!(e.to_string().contains("dscsa migrate"), "{e}");
+        }
+        Err(e) => panic!("expected SchemaBehind(1): {e}"),
+        Ok(_) => panic!("a server that may not migrate started on an old schema"),
+    }
+    assert_eq!(db.pending_migrations().await.unwrap(), 1);
+
     // This build's migrate applies exactly the newer migration(s), forward only.
     let applied = db.migrate().await.unwrap();
     assert_eq!(
@@ -105,7 +128,10 @@ async fn a_store_of_the_previous_schema_is_upgraded(backend: Backend) {
         agent_tokens::authenticate(&db, &issued.token).await.is_ok(),
         "a token issued on the upgraded store authenticates"
     );
-    // Running it again changes nothing.
+    // Running it again changes nothing; now the server that may not migrate starts.
     assert_eq!(db.migrate().await.unwrap(), 0);
+    assert_eq!(db.pending_migrations().await.unwrap(), 0);
+    let app = dscsa_exchange::Application::build(&config).await.unwrap();
+    app.stop().await;
     db.close().await;
 }

@@ -880,6 +880,7 @@ mod tests {
             toml::to_string(&DatabaseSettings {
                 url: Some(url.clone()),
                 max_connections: 1,
+                migrate_on_start: true,
             })
             .unwrap(),
         ] {

@@ -214,10 +214,9 @@ impl Application {
                 config.agent.clone(),
                 resource,
             ));
-            let server_only = partners::tls::server_only_config(&config.tls_files)?;
             tasks.push(tokio::spawn(crate::tls_listener::serve(
                 agent,
-                crate::tls_listener::Handshake::ServerOnly(server_only),
+                crate::tls_listener::Handshake::ServerOnly(Arc::clone(&tls)),
                 crate::mcp::http::router(ctx),
                 config.handshake_timeout,
                 config.shutdown_grace,

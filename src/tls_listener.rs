@@ -31,15 +31,15 @@ pub(crate) enum Handshake {
     /// Mutual TLS: the partner listener's reloadable configuration; a client certificate is
     /// required and attached to each request.
     ClientCertificate(Arc<ServerTls>),
-    /// Server authentication only (the agent listener).
-    ServerOnly(Arc<rustls::ServerConfig>),
+    /// Server authentication only (the agent listener), with the same reloaded certificate.
+    ServerOnly(Arc<ServerTls>),
 }
 
 impl Handshake {
     fn acceptor(&self) -> TlsAcceptor {
         match self {
             Self::ClientCertificate(tls) => TlsAcceptor::from(tls.current()),
-            Self::ServerOnly(config) => TlsAcceptor::from(Arc::clone(config)),
+            Self::ServerOnly(tls) => TlsAcceptor::from(tls.current_server_only()),
         }
     }
 }

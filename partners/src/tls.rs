@@ -198,12 +198,34 @@ fn stamp(files: &ServerTlsFiles) -> Stamp {
         .collect()
 }
 
-/// The partner listener's TLS state: the current server configuration, rebuilt from its files
-/// on [`ServerTls::reload`] or when [`ServerTls::reload_if_changed`] sees them change.
+/// What one load of the files gives: the partner listener's configuration (client
+/// certificates required), the agent listener's (same certificate, no client authentication),
+/// and the revoked serials.
+#[derive(Debug)]
+struct Loaded {
+    mutual: Arc<ServerConfig>,
+    server_only: Arc<ServerConfig>,
+    revoked: Arc<RevokedSerials>,
+}
+
+impl Loaded {
+    fn from_files(files: &ServerTlsFiles) -> Result<Self, Error> {
+        let (mutual, revoked) = build(files)?;
+        Ok(Self {
+            mutual,
+            server_only: server_only_config(files)?,
+            revoked: Arc::new(revoked),
+        })
+    }
+}
+
+/// The listeners' TLS state: the current server configurations, rebuilt from their files on
+/// [`ServerTls::reload`] or when [`ServerTls::reload_if_changed`] sees them change, for the
+/// partner listener (mutual TLS) and the agent listener (server certificate only) alike.
 #[derive(Debug)]
 pub struct ServerTls {
     files: ServerTlsFiles,
-    current: RwLock<(Arc<ServerConfig>, Arc<RevokedSerials>)>,
+    current: RwLock<Loaded>,
     stamp: Mutex<Stamp>,
 }
 
@@ -211,22 +233,34 @@ impl ServerTls {
     /// Loads the files; fails with an error naming the file at fault.
     pub fn load(files: ServerTlsFiles) -> Result<Self, Error> {
         let before = stamp(&files);
-        let (config, revoked) = build(&files)?;
+        let loaded = Loaded::from_files(&files)?;
         Ok(Self {
             files,
-            current: RwLock::new((config, Arc::new(revoked))),
+            current: RwLock::new(loaded),
             stamp: Mutex::new(before),
         })
     }
 
-    /// The configuration new connections use.
+    /// The configuration new partner-listener connections use (client certificate required).
     pub fn current(&self) -> Arc<ServerConfig> {
         Arc::clone(
             &self
                 .current
                 .read()
                 .unwrap_or_else(PoisonError::into_inner)
-                .0,
+                .mutual,
+        )
+    }
+
+    /// The configuration new agent-listener connections use: the same server certificate, no
+    /// client authentication.
+    pub fn current_server_only(&self) -> Arc<ServerConfig> {
+        Arc::clone(
+            &self
+                .current
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .server_only,
         )
     }
 
@@ -238,7 +272,7 @@ impl ServerTls {
                 .current
                 .read()
                 .unwrap_or_else(PoisonError::into_inner)
-                .1,
+                .revoked,
         );
         revoked.contains(identity)
     }
@@ -246,8 +280,8 @@ impl ServerTls {
     /// Rebuilds the configuration from the files. On error the previous one stays in force.
     pub fn reload(&self) -> Result<(), Error> {
         let before = stamp(&self.files);
-        let (config, revoked) = build(&self.files)?;
-        *self.current.write().unwrap_or_else(PoisonError::into_inner) = (config, Arc::new(revoked));
+        let loaded = Loaded::from_files(&self.files)?;
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = loaded;
         *self.stamp.lock().unwrap_or_else(PoisonError::into_inner) = before;
         Ok(())
     }

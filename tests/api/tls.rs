@@ -5,13 +5,14 @@ use partners::devpki::{DevCa, Validity};
 use partners::{StaffRole, Status};
 use reqwest::StatusCode;
 
-use crate::helpers::{Backend, json, partner, spawn_app, staff};
+use crate::helpers::{Backend, TestApp, json, partner, spawn_app, staff};
 
 crate::on_both_backends!(
     no_certificate_is_refused_at_the_handshake,
     unknown_ca_is_refused_at_the_handshake,
     expired_certificate_is_refused_at_the_handshake,
     revoked_certificate_is_refused_after_crl_reload,
+    a_renewed_server_certificate_reaches_both_listeners_without_a_restart,
     registered_partner_gets_whoami_over_h2_and_http1,
     suspended_partner_gets_403_problem,
     unbound_certificate_gets_403_problem,
@@ -307,4 +308,49 @@ async fn ops_listener_health_and_readiness(backend: Backend) {
     app.stop().await;
     // After stop, nothing listens any more.
     assert!(tokio::net::TcpStream::connect(partner_addr).await.is_err());
+}
+
+/// The leaf certificate a listener at `addr` presents to a new connection (no client
+/// certificate: the partner listener refuses the handshake after sending its own).
+async fn served_certificate(app: &TestApp, addr: std::net::SocketAddr) -> Vec<u8> {
+    let ca = rustls::pki_types::CertificateDer::from(app.ca.cert_der().to_vec());
+    let config = partners::tls::client_config(&[ca], None, &[b"http/1.1"], false).unwrap();
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let connector = tokio_rustls::TlsConnector::from(config);
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut seen = Vec::new();
+    // Over TLS 1.3 the client finishes before the server refuses it, so the handshake
+    // completes here for both listeners.
+    if let Ok(stream) = connector.connect(name, tcp).await {
+        let (_, conn) = stream.get_ref();
+        seen = conn.peer_certificates().unwrap()[0].to_vec();
+    }
+    seen
+}
+
+async fn a_renewed_server_certificate_reaches_both_listeners_without_a_restart(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let agent = app.app().agent_addr().unwrap();
+    let partner_addr = app.app().partner_addr();
+    let before = served_certificate(&app, agent).await;
+    assert!(!before.is_empty());
+    assert_eq!(served_certificate(&app, partner_addr).await, before);
+
+    let renewed = app.ca.issue_server().unwrap();
+    renewed
+        .write(&app.layout.server_cert(), &app.layout.server_key())
+        .unwrap();
+    assert!(app.app().tls().reload_if_changed().unwrap());
+
+    let after = served_certificate(&app, agent).await;
+    assert_eq!(
+        after,
+        renewed.cert_der(),
+        "the agent listener serves the new certificate"
+    );
+    assert_ne!(after, before);
+    assert_eq!(served_certificate(&app, partner_addr).await, after);
+    app.stop().await;
 }

@@ -47,6 +47,20 @@ pub fn scope_of(tool: &str) -> Option<AgentScope> {
     })
 }
 
+/// Every tool is read-only, non-destructive, idempotent and closed-world. Declared here once
+/// for all of them, on the way out of `tools/list`, so that no tool can be listed without it.
+/// (Hints only: what makes the tools read-only is the read-only database handle.)
+fn declared_read_only(mut tool: Tool) -> Tool {
+    tool.annotations = Some(rmcp::model::ToolAnnotations::from_raw(
+        tool.title.clone(),
+        Some(true),
+        Some(false),
+        Some(true),
+        Some(false),
+    ));
+    tool
+}
+
 /// Whether `grant` may list and call `tool`.
 pub fn allowed(grant: &Grant, tool: &str) -> bool {
     scope_of(tool).is_some_and(|scope| grant.has(scope))
@@ -296,6 +310,7 @@ impl ServerHandler for DscsaMcp {
             .list_all()
             .into_iter()
             .filter(|t| allowed(&grant, &t.name))
+            .map(declared_read_only)
             .collect();
         let notes = CallNotes {
             rows: tools.len() as u64,

@@ -549,13 +549,7 @@ impl DscsaMcp {
     /// label's lot or expiry differ from the record; Not_for_re-distribution: decommissioned,
     /// destroyed or illegitimate), plus flags: Recalled, Suspect, Illegitimate, Expired,
     /// ExpirationExtended. Every verification is recorded.
-    #[tool(annotations(
-        title = "Verify a product identifier",
-        read_only_hint = true,
-        destructive_hint = false,
-        idempotent_hint = true,
-        open_world_hint = false
-    ))]
+    #[tool(title = "Verify a product identifier")]
     pub(super) async fn verify_product(
         &self,
         Parameters(args): Parameters<VerifyArgs>,
@@ -621,13 +615,7 @@ impl DscsaMcp {
     /// business transactions (PO, invoice, despatch advice) and the transaction statement;
     /// `upstream`/`downstream` say where our records end and whom to ask next. A partner's
     /// token sees only the hops it was party to.
-    #[tool(annotations(
-        title = "Trace a package or lot",
-        read_only_hint = true,
-        destructive_hint = false,
-        idempotent_hint = true,
-        open_world_hint = false
-    ))]
+    #[tool(title = "Trace a package or lot")]
     pub(super) async fn trace_product(
         &self,
         Parameters(args): Parameters<TraceArgs>,
@@ -700,13 +688,7 @@ impl DscsaMcp {
     /// shipping, receiving, decommissioning ...), oldest first, one page at a time. Use it to
     /// see the raw supply-chain record behind a trace. Only events the token's principal may
     /// see are returned.
-    #[tool(annotations(
-        title = "Events of a package",
-        read_only_hint = true,
-        destructive_hint = false,
-        idempotent_hint = true,
-        open_world_hint = false
-    ))]
+    #[tool(title = "Events of a package")]
     pub(super) async fn product_events(
         &self,
         Parameters(args): Parameters<ProductEventsArgs>,
@@ -735,13 +717,7 @@ impl DscsaMcp {
     /// site last week" or "which events name this purchase order". Only events the token's
     /// principal may see are searched; a token narrowed to products searches only their
     /// events.
-    #[tool(annotations(
-        title = "Find events",
-        read_only_hint = true,
-        destructive_hint = false,
-        idempotent_hint = true,
-        open_world_hint = false
-    ))]
+    #[tool(title = "Find events")]
     pub(super) async fn find_events(
         &self,
         Parameters(args): Parameters<FindEventsArgs>,
@@ -825,13 +801,7 @@ impl DscsaMcp {
     /// and the numbers flagged suspect, quarantined or illegitimate. Use it to size a recall
     /// or an investigation: "how many of lot X are still in the channel, and with whom?".
     /// Home organisation tokens only.
-    #[tool(annotations(
-        title = "Lot summary",
-        read_only_hint = true,
-        destructive_hint = false,
-        idempotent_hint = true,
-        open_world_hint = false
-    ))]
+    #[tool(title = "Lot summary")]
     pub(super) async fn lot_summary(
         &self,
         Parameters(args): Parameters<LotArgs>,
@@ -891,13 +861,7 @@ impl DscsaMcp {
     /// What was inside a container (pallet SSCC, case) at a point in time, all levels down,
     /// from the aggregation records: use it to expand a shipment into its packages, or to see
     /// what a suspect case held when it was shipped. Home organisation tokens only.
-    #[tool(annotations(
-        title = "Container contents",
-        read_only_hint = true,
-        destructive_hint = false,
-        idempotent_hint = true,
-        open_world_hint = false
-    ))]
+    #[tool(title = "Container contents")]
     pub(super) async fn container_contents(
         &self,
         Parameters(args): Parameters<ContainerArgs>,
@@ -962,13 +926,7 @@ impl DscsaMcp {
     /// The product's master data as trading partners sent it: proprietary name, dosage form,
     /// strength, container size, NDC, manufacturer. Look up by GTIN-14 or NDC. Names and
     /// descriptions are partner-supplied text and arrive fenced as untrusted data.
-    #[tool(annotations(
-        title = "Product master data",
-        read_only_hint = true,
-        destructive_hint = false,
-        idempotent_hint = true,
-        open_world_hint = false
-    ))]
+    #[tool(title = "Product master data")]
     pub(super) async fn product_master_data(
         &self,
         Parameters(args): Parameters<MasterDataArgs>,
@@ -1004,13 +962,7 @@ impl DscsaMcp {
     /// GLNs and company prefixes (no certificates, licences or secrets). Look up by principal
     /// id or by one of its GLNs, e.g. a transferee GLN from a trace. A partner's own token can
     /// look up only itself.
-    #[tool(annotations(
-        title = "Partner info",
-        read_only_hint = true,
-        destructive_hint = false,
-        idempotent_hint = true,
-        open_world_hint = false
-    ))]
+    #[tool(title = "Partner info")]
     pub(super) async fn partner_info(
         &self,
         Parameters(args): Parameters<PartnerArgs>,
@@ -1066,13 +1018,7 @@ impl DscsaMcp {
     /// Investigations of suspect and illegitimate product, newest first: reference, reason,
     /// status, determination and the 24-hour FDA notification clock. Use it to find the case
     /// an incident belongs to, or which cases are overdue. Compliance staff tokens only.
-    #[tool(annotations(
-        title = "List investigations",
-        read_only_hint = true,
-        destructive_hint = false,
-        idempotent_hint = true,
-        open_world_hint = false
-    ))]
+    #[tool(title = "List investigations")]
     pub(super) async fn list_investigations(
         &self,
         Parameters(args): Parameters<ListInvestigationsArgs>,
@@ -1111,13 +1057,7 @@ impl DscsaMcp {
     /// One investigation, whole: what it names, the ledger state of its packages, every step
     /// (quarantine, notes, determination, FDA notification, termination), the FDA clock and
     /// the verifications run for it. Compliance staff tokens only.
-    #[tool(annotations(
-        title = "Investigation",
-        read_only_hint = true,
-        destructive_hint = false,
-        idempotent_hint = true,
-        open_world_hint = false
-    ))]
+    #[tool(title = "Investigation")]
     pub(super) async fn investigation(
         &self,
         Parameters(args): Parameters<InvestigationArgs>,

@@ -133,34 +133,12 @@ impl Tool {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let server_rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .thread_name("server")
-        .build()?;
-    let client_rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .thread_name("client")
-        .build()?;
+    let (server_rt, client_rt) = store::runtimes()?;
     let name = format!("vrs-{}", args.units);
     let dir = args.store.join(&name);
-    let batches = args.units.div_ceil(bulk::SHIPMENT_BATCH);
     let units = args.units;
     let (app, ca_der, token) = server_rt.block_on(async {
-        let url = store::url(&dir, args.postgres.as_deref(), &name).await?;
-        let db = store::load(&url, batches, |b| {
-            bulk::shipments_document(
-                b,
-                bulk::SHIPMENT_BATCH.min(units - b * bulk::SHIPMENT_BATCH),
-            )
-        })
-        .await?;
-        let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM serials")
-            .fetch_one(db.pool())
-            .await?;
-        println!("  {stored} serials in the ledger");
-        db.close().await;
+        let url = store::shipments(&dir, args.postgres.as_deref(), units).await?;
         let principal = Principal {
             id: "bench-compliance".parse()?,
             display_name: "Benchmark compliance officer".into(),

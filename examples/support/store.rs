@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 use dscsa_exchange::config::DatabaseUrl;
+use dscsa_exchange::fixtures::bulk;
 use dscsa_exchange::services::Actor;
 use dscsa_exchange::services::capture::{self, CaptureOptions, HOME};
 use dscsa_exchange::storage::Db;
@@ -95,6 +96,44 @@ pub(crate) async fn load(
     }
     sqlx::query("ANALYZE").execute(db.pool()).await?;
     Ok(db)
+}
+
+/// The verification benchmarks' store (shared by `load_vrs` and `mcp_latency`): `units`
+/// serials from `fixtures::bulk::shipments_document` batches, in `dir` or database
+/// `dscsa_bench_vrs_<units>`, loaded on first use. Prints how many serials it holds.
+pub(crate) async fn shipments(
+    dir: &Path,
+    postgres: Option<&str>,
+    units: u64,
+) -> anyhow::Result<DatabaseUrl> {
+    let url = url(dir, postgres, &format!("vrs-{units}")).await?;
+    let batches = units.div_ceil(bulk::SHIPMENT_BATCH);
+    let db = load(&url, batches, |b| {
+        bulk::shipments_document(
+            b,
+            bulk::SHIPMENT_BATCH.min(units - b * bulk::SHIPMENT_BATCH),
+        )
+    })
+    .await?;
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM serials")
+        .fetch_one(db.pool())
+        .await?;
+    println!("  {stored} serials in the ledger");
+    db.close().await;
+    Ok(url)
+}
+
+/// The server's and the client's runtimes: two threads each, so that a benchmark's server
+/// and load generator share the machine's two cores the same way in every example.
+pub(crate) fn runtimes() -> anyhow::Result<(tokio::runtime::Runtime, tokio::runtime::Runtime)> {
+    let build = |name: &str| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .thread_name(name)
+            .build()
+    };
+    Ok((build("server")?, build("client")?))
 }
 
 /// Starts the real server on the store at `url` (development PKI under `dir`, the demo

@@ -9,7 +9,7 @@
 //!   fence and output cap, the audit record of every list and call.
 //! - [`tools`]: the ten tools, thin adapters over the services.
 //! - [`untrusted`]: stripping and fencing partner-supplied text.
-//! - [`limits`]: per-token call and row budgets.
+//! - [`crate::budgets`]: per-token call and row budgets (shared with the partner listener).
 //!
 //! Tokens themselves (issue, list, revoke, authenticate) belong to
 //! [`crate::services::agent_tokens`]. `dscsa mcp stdio` serves the same handler over stdio.

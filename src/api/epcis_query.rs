@@ -40,10 +40,6 @@ const DOCUMENT_MEDIA: &[&str] = &["application/ld+json", "application/json", "ap
 fn event_query(op: Operation) -> Operation {
     op.needs::<Query>()
         .header(
-            "Accept",
-            "`application/ld+json` (default), `application/json` or `application/xml` (2.0 XML).",
-        )
-        .header(
             "GS1-EPC-Format",
             "`Always_GS1_Digital_Link`, `Always_EPC_URN` or `Never_Translates` (the default).",
         )
@@ -53,8 +49,9 @@ fn event_query(op: Operation) -> Operation {
         )
         .reply(
             200,
-            "An EPCIS query document with the events the caller may see. More results are \
-             announced with `Link: <…>; rel=\"next\"`.",
+            "An EPCIS query document with the events the caller may see: JSON-LD unless \
+             `Accept` asks for `application/xml` (2.0 XML). More results are announced with \
+             `Link: <…>; rel=\"next\"`.",
             DOCUMENT_MEDIA,
             None,
         )
@@ -122,6 +119,7 @@ macro_rules! listing_routes {
                         .needs::<Query>()
                         .path_param($name, "The value, as the listing gives it (percent-encoded).")
                         .reply(200, "A JSON-LD `Collection` of the value's sub-resources (`events`).", JSON, None)
+                        .epcis_problem(400, "A malformed value (`QueryParameterException`).")
                         .epcis_problem(404, "No event the caller may see has this value (`NoSuchResourceException`)."),
                 )
                 .also_get(

@@ -36,12 +36,14 @@ fn on_case(id: &'static str, summary: &'static str, body: Option<SchemaFn>) -> O
         .needs::<Investigate>()
         .path_param("id", ID);
     let op = match body {
-        Some(schema) => op
-            .body(JSON, Some(schema), "Unknown fields are refused.")
-            .problem(400, "A malformed body; the detail names the field."),
+        Some(schema) => op.body(JSON, Some(schema), "Unknown fields are refused."),
         None => op,
     };
     op.reply(200, CASE, JSON, None)
+        .problem(
+            400,
+            "A malformed case id or body; the detail names the field.",
+        )
         .problem(404, "No such case.")
 }
 

@@ -1,7 +1,7 @@
-//! The partner listener's HTTP API. Each module owns its routes, listed as data
-//! ([`openapi::Route`]: handler and documentation together); [`router`] assembles them with the
-//! shared layers (request span from the matched path, 5xx logging, problem-details 404), and
-//! [`openapi::document`] describes the same list as `GET /openapi.json`.
+//! The partner listener's HTTP API. Each module owns its routes, listed as data (`Route`s of
+//! the private `openapi` module: handler and documentation together); [`router`] assembles them
+//! with the shared layers (request span from the matched path, 5xx logging, problem-details
+//! 404), and `openapi::document` describes the same list as `GET /openapi.json`.
 
 mod audit;
 pub mod audit_layer;

@@ -539,6 +539,13 @@ fn operation(op: &Operation, generator: &mut SchemaGenerator) -> Value {
         ]);
     }
     common.push((500, "The server failed; the cause is logged, not shown."));
+    if op.body.is_some() {
+        // axum's body-limit rejection: plain text, so no problem schema is promised.
+        responses.entry("413").or_insert_with(|| {
+            json!({ "description": "The body exceeds the listener's body limit \
+                (`partner_listener.max_body_bytes`)." })
+        });
+    }
     for (status, text) in common {
         responses
             .entry(status.to_string())

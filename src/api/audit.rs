@@ -1,11 +1,11 @@
 //! `GET /audit` and `GET /audit/verify`: the trail for auditors (staff with the auditor role;
 //! the `ReadAudit` scope). Reading the trail is itself recorded, like every request.
 
+use axum::Json;
 use axum::extract::{Query, State};
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
+use super::openapi::{JSON, Operation, Route, Tag, schema};
 use crate::audit::AuditRecord;
 use crate::auth::{AppState, Authorized, ReadAudit};
 use crate::error::{ApiError, Code};
@@ -15,10 +15,39 @@ use crate::storage::audit::{self as store, Filter};
 const PER_PAGE: i64 = 100;
 const MAX_PER_PAGE: i64 = 1000;
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/audit", get(list))
-        .route("/audit/verify", get(verify))
+pub(super) fn routes() -> Vec<Route> {
+    vec![
+        Route::new("/audit").get(
+            list,
+            Operation::new("auditList", Tag::Audit, "Audit records, oldest first")
+                .describe(
+                    "A page of the audit trail; `next` links to the following page when this \
+                     one is full. Reading the trail is itself recorded.",
+                )
+                .needs::<ReadAudit>()
+                .query("from", "Earliest time (inclusive), RFC 3339.")
+                .query("to", "Latest time (exclusive), RFC 3339.")
+                .query("actor", "Only records of this principal id.")
+                .query(
+                    "action",
+                    "Only records of this action (e.g. `GET /whoami`).",
+                )
+                .query_integer("after", "Continue after this sequence number.")
+                .query_integer("perPage", "Page size, 1 to 1000 (default 100).")
+                .reply(200, "A page of records.", JSON, Some(schema::<Page>))
+                .problem(400, "A parameter is malformed or unknown."),
+        ),
+        Route::new("/audit/verify").get(
+            verify,
+            Operation::new("auditVerify", Tag::Audit, "Verify the audit trail's chain")
+                .describe(
+                    "Recomputes the hash chain and checks the signed checkpoints; `intact` says \
+                     whether the trail is untouched, else where it breaks.",
+                )
+                .needs::<ReadAudit>()
+                .reply(200, "The verification.", JSON, Some(schema::<Verification>)),
+        ),
+    ]
 }
 
 #[derive(Debug, Deserialize)]
@@ -35,7 +64,7 @@ struct ListQuery {
     per_page: Option<i64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 struct Page {
     records: Vec<AuditRecord>,
     /// The next page, when this one is full.
@@ -116,7 +145,7 @@ fn encode(v: &str) -> String {
     out
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 struct Verification {
     intact: bool,
     records: Option<u64>,

@@ -9,15 +9,14 @@
 //! `Location`. A job that was running when the server stopped is marked failed at the next
 //! start (nothing of it was stored: the capture is one transaction).
 
-use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use serde::{Deserialize, Serialize};
 
 use super::epcis_problem::{EpcisException, EpcisProblem, add_version_headers, path_segment};
+use super::openapi::{JSON, Operation, Route, Tag, schema};
 use crate::auth::{AppState, Authorized, Capture};
 use crate::services::Actor;
 use crate::services::capture::{self, CaptureError, CaptureOptions, ErrorBehaviour, Refusal};
@@ -25,20 +24,106 @@ use crate::storage::capture::{self as store, JobOutcome, JobRow};
 use crate::storage::now_text;
 use partners::Visibility;
 
+/// Media types a capture body may have.
+const EPCIS_MEDIA: &[&str] = &[
+    "application/ld+json",
+    "application/json",
+    "application/xml",
+    "text/xml",
+];
+
+fn options_op(id: &'static str) -> Operation {
+    Operation::new(id, Tag::Capture, "The capture limits")
+        .describe("No body; the headers give the limits and the supported error behaviours.")
+        .empty(204, "`GS1-EPCIS-Capture-Limit`, `GS1-EPCIS-Capture-File-Size-Limit`, `GS1-Capture-Error-Behaviour`, `Allow`.")
+}
+
+fn capture_body(op: Operation, what: &'static str) -> Operation {
+    op.needs::<Capture>()
+        .body(EPCIS_MEDIA, None, what)
+        .epcis_problem(400, "The body is not valid EPCIS (`ValidationException`).")
+        .epcis_problem(
+            413,
+            "Past the capture limit (`CaptureLimitExceededException`).",
+        )
+        .epcis_problem(
+            415,
+            "Neither XML nor JSON-LD (`UnsupportedMediaTypeException`).",
+        )
+}
+
 /// The capture routes.
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/epcis/capture",
-            get(list_jobs).post(capture_document).options(options),
-        )
-        .route("/epcis/capture/{id}", get(one_job))
-        .route(
-            "/epcis/events",
-            axum::routing::post(capture_event).options(options),
-        )
-        // The body limit is the configured one, enforced in `read_body` with an EPCIS problem.
-        .layer(DefaultBodyLimit::disable())
+pub(super) fn routes() -> Vec<Route> {
+    vec![
+        Route::new("/epcis/capture")
+            .get(
+                list_jobs,
+                Operation::new("captureJobs", Tag::Capture, "The caller's capture jobs")
+                    .needs::<Capture>()
+                    .query_integer("perPage", "Page size, 1 to 100 (default 30).")
+                    .query(
+                        "nextPageToken",
+                        "From the previous page's `Link: rel=\"next\"`.",
+                    )
+                    .reply(200, "Capture jobs, newest first.", JSON, None)
+                    .epcis_problem(400, "A malformed parameter."),
+            )
+            .post(
+                capture_document,
+                capture_body(
+                    Operation::new("captureDocument", Tag::Capture, "Capture an EPCIS document")
+                        .header(
+                            "GS1-Capture-Error-Behaviour",
+                            "`rollback` (all events or none, the default) or `proceed`.",
+                        ),
+                    "An EPCIS 1.2 or 2.0 document (XML) or an EPCIS 2.0 JSON-LD document; the \
+                     syntax is detected from the content and must agree with `Content-Type`.",
+                )
+                .reply(
+                    202,
+                    "The capture job, running.",
+                    JSON,
+                    Some(schema::<JobBody>),
+                )
+                .with_header("Location", "The job's URL, where its outcome is read."),
+            )
+            .options(options, options_op("captureOptions")),
+        Route::new("/epcis/capture/{id}").get(
+            one_job,
+            Operation::new("captureJob", Tag::Capture, "One capture job")
+                .needs::<Capture>()
+                .path_param("id", "The job id (`captureID`).")
+                .reply(
+                    200,
+                    "The job and its outcome.",
+                    JSON,
+                    Some(schema::<JobBody>),
+                )
+                .epcis_problem(
+                    404,
+                    "No such job of the caller's (`NoSuchResourceException`).",
+                ),
+        ),
+        Route::new("/epcis/events")
+            .post(
+                capture_event,
+                capture_body(
+                    Operation::new("captureEvent", Tag::Capture, "Capture one event"),
+                    "One EPCIS event, captured synchronously.",
+                )
+                .empty(201, "Captured.")
+                .with_header("Location", "The event's URL in the query interface.")
+                .epcis_problem(
+                    409,
+                    "The event is stored already (`ResourceAlreadyExistsException`).",
+                ),
+            )
+            .options(options, options_op("captureEventOptions")),
+    ]
+    .into_iter()
+    // The body limit is the configured one, enforced in `read_body` with an EPCIS problem.
+    .map(|route| route.map_router(|r| r.layer(DefaultBodyLimit::disable())))
+    .collect()
 }
 
 const CAPTURE_LIMIT: HeaderName = HeaderName::from_static("gs1-epcis-capture-limit");
@@ -296,7 +381,7 @@ fn job_outcome(result: Result<capture::CaptureReport, CaptureError>) -> JobOutco
 }
 
 /// The standard CaptureJob body, plus this server's counts.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct JobBody {
     #[serde(rename = "captureID")]

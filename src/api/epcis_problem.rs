@@ -36,6 +36,20 @@ pub enum EpcisException {
 }
 
 impl EpcisException {
+    /// Every exception type, for the OpenAPI document.
+    pub const ALL: [Self; 10] = [
+        Self::Validation,
+        Self::CaptureLimitExceeded,
+        Self::QueryParameter,
+        Self::QueryTooComplex,
+        Self::QueryTooLarge,
+        Self::NoSuchResource,
+        Self::ResourceAlreadyExists,
+        Self::NotAcceptable,
+        Self::UnsupportedMediaType,
+        Self::Implementation,
+    ];
+
     /// The `type` value.
     pub fn type_uri(self) -> &'static str {
         match self {

@@ -15,17 +15,16 @@
 
 mod masterdata;
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use epcis::Event;
 use epcis::encode::{DocumentHead, JsonLdWriter, XmlWriter};
 use epcis::model::{DocumentKind, Header};
 
 use super::epcis_problem::{EpcisException, EpcisProblem, add_version_headers};
+use super::openapi::{JSON, Operation, Route, Tag};
 use crate::auth::{AppState, Authorized, Query};
 use crate::services::query::{
     self as service, EpcFormat, Extensions, Listing, NextPage, QueryError, params,
@@ -34,22 +33,157 @@ use crate::services::query::{
 /// The JSON-LD context of EPCIS 2.0 listings.
 const CONTEXT: &str = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld";
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/epcis/events", get(events))
-        .route("/epcis/events/{*event_id}", get(event))
-        .route("/epcis/epcs/{*rest}", get(epc_events))
-        .route("/epcis/eventTypes", get(list_event_types))
-        .route("/epcis/eventTypes/{*rest}", get(item_event_types))
-        .route("/epcis/bizSteps", get(list_biz_steps))
-        .route("/epcis/bizSteps/{*rest}", get(item_biz_steps))
-        .route("/epcis/bizLocations", get(list_biz_locations))
-        .route("/epcis/bizLocations/{*rest}", get(item_biz_locations))
-        .route("/epcis/readPoints", get(list_read_points))
-        .route("/epcis/readPoints/{*rest}", get(item_read_points))
-        .route("/epcis/dispositions", get(list_dispositions))
-        .route("/epcis/dispositions/{*rest}", get(item_dispositions))
-        .merge(masterdata::router())
+/// Answers of event queries: EPCIS query documents.
+const DOCUMENT_MEDIA: &[&str] = &["application/ld+json", "application/json", "application/xml"];
+
+/// Headers and answers every event query shares.
+fn event_query(op: Operation) -> Operation {
+    op.needs::<Query>()
+        .header(
+            "GS1-EPC-Format",
+            "`Always_GS1_Digital_Link`, `Always_EPC_URN` or `Never_Translates` (the default).",
+        )
+        .header(
+            "GS1-Extensions",
+            "Namespace prefixes of extension fields used in parameters.",
+        )
+        .reply(
+            200,
+            "An EPCIS query document with the events the caller may see: JSON-LD unless \
+             `Accept` asks for `application/xml` (2.0 XML). More results are announced with \
+             `Link: <…>; rel=\"next\"`.",
+            DOCUMENT_MEDIA,
+            None,
+        )
+        .with_header("Link", "The next page, when there is one.")
+        .with_header(
+            "GS1-Next-Page-Token-Expires",
+            "When the next page's token expires.",
+        )
+        .with_header("GS1-EPCIS-Version", "`2.0.0`.")
+        .epcis_problem(
+            400,
+            "An unknown parameter or a bad value (`QueryParameterException`).",
+        )
+        .epcis_problem(
+            406,
+            "No acceptable representation (`NotAcceptableException`).",
+        )
+        .epcis_problem(
+            413,
+            "The result exceeds `maxEventCount` (`QueryTooLargeException`).",
+        )
+}
+
+/// The query parameters of `GET /epcis/events` (and of the `…/events` resources).
+fn query_params(op: Operation) -> Operation {
+    op.query(
+        "eventType",
+        "Event types, comma-separated. Any other SimpleEventQuery parameter of EPCIS 2.0 \
+         (`EQ_…`, `GE_…`, `LT_…`, `MATCH_…`, `EXISTS_…`, `WD_…`, `orderBy`, …) is accepted \
+         as the standard defines it; an unknown one is a 400.",
+    )
+    .query("GE_eventTime", "Events at or after this time (RFC 3339).")
+    .query("LT_eventTime", "Events before this time (RFC 3339).")
+    .query("EQ_bizStep", "Business steps, comma-separated.")
+    .query("EQ_disposition", "Dispositions, comma-separated.")
+    .query("EQ_bizLocation", "Business locations, comma-separated.")
+    .query("MATCH_epc", "EPCs or patterns, comma-separated.")
+    .query("MATCH_anyEPC", "EPCs in any role, comma-separated.")
+    .query_integer("perPage", "Page size.")
+    .query("nextPageToken", "From the previous page's `Link`.")
+}
+
+/// The three resources of a listing: `/epcis/{listing}`, `/epcis/{listing}/{value}` and
+/// `/epcis/{listing}/{value}/events`.
+macro_rules! listing_routes {
+    ($routes:ident; $($segment:literal, $capture:literal, $name:literal, $list:ident, $item:ident;)+) => {$(
+        $routes.push(
+            Route::new(concat!("/epcis/", $segment)).get(
+                $list,
+                Operation::new(concat!("epcisList_", $segment), Tag::Query, concat!("The ", $segment, " with events the caller may see"))
+                    .needs::<Query>()
+                    .query_integer("perPage", "Page size.")
+                    .query("nextPageToken", "From the previous page's `Link`.")
+                    .reply(200, "A JSON-LD `Collection` whose `member`s are the values.", JSON, None)
+                    .with_header("Link", "The next page, when there is one.")
+                    .epcis_problem(400, "An unknown parameter or a bad value (`QueryParameterException`)."),
+            ),
+        );
+        $routes.push(
+            Route::new(concat!("/epcis/", $segment, "/{*rest}"))
+                .get(
+                    $item,
+                    Operation::new(concat!("epcisItem_", $segment), Tag::Query, concat!("One of the ", $segment))
+                        .at(concat!("/epcis/", $segment, "/", $capture))
+                        .needs::<Query>()
+                        .path_param($name, "The value, as the listing gives it (percent-encoded).")
+                        .reply(200, "A JSON-LD `Collection` of the value's sub-resources (`events`).", JSON, None)
+                        .epcis_problem(400, "A malformed value (`QueryParameterException`).")
+                        .epcis_problem(404, "No event the caller may see has this value (`NoSuchResourceException`)."),
+                )
+                .also_get(
+                    query_params(event_query(
+                        Operation::new(concat!("epcisItemEvents_", $segment), Tag::Query, concat!("The events of one of the ", $segment))
+                            .at(concat!("/epcis/", $segment, "/", $capture, "/events"))
+                            .path_param($name, "The value, as the listing gives it (percent-encoded)."),
+                    )),
+                ),
+        );
+    )+};
+}
+
+/// The routes: events, an event, an EPC's events, the listings, master data.
+pub(super) fn routes() -> Vec<Route> {
+    let mut routes = vec![
+        Route::new("/epcis/events").get(
+            events,
+            query_params(event_query(Operation::new(
+                "epcisEvents",
+                Tag::Query,
+                "Query events",
+            ))),
+        ),
+        Route::new("/epcis/events/{*event_id}").get(
+            event,
+            event_query(
+                Operation::new("epcisEvent", Tag::Query, "One event by its ID")
+                    .at("/epcis/events/{eventID}")
+                    .path_param(
+                        "eventID",
+                        "The event ID (a `ni:` hash URI or a UUID URN), percent-encoded.",
+                    ),
+            )
+            .epcis_problem(
+                404,
+                "No such event the caller may see (`NoSuchResourceException`).",
+            ),
+        ),
+        Route::new("/epcis/epcs/{*rest}").get(
+            epc_events,
+            query_params(event_query(
+                Operation::new("epcisEpcEvents", Tag::Query, "The events of one EPC")
+                    .at("/epcis/epcs/{epc}/events")
+                    .path_param(
+                        "epc",
+                        "An EPC URN or a GS1 Digital Link (slashes may stay unencoded).",
+                    ),
+            ))
+            .epcis_problem(
+                404,
+                "Not a resource of this path (`NoSuchResourceException`).",
+            ),
+        ),
+    ];
+    listing_routes!(routes;
+        "eventTypes", "{eventType}", "eventType", list_event_types, item_event_types;
+        "bizSteps", "{bizStep}", "bizStep", list_biz_steps, item_biz_steps;
+        "bizLocations", "{bizLocation}", "bizLocation", list_biz_locations, item_biz_locations;
+        "readPoints", "{readPoint}", "readPoint", list_read_points, item_read_points;
+        "dispositions", "{disposition}", "disposition", list_dispositions, item_dispositions;
+    );
+    routes.extend(masterdata::routes());
+    routes
 }
 
 /// A problem of one of the query interface's kinds, with the status the standard pairs with it.

@@ -17,25 +17,69 @@
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use partners::PrincipalKind;
 
+use super::openapi::{JSON, Operation, Route, Tag, schema};
 use crate::auth::{AppState, Authorized, RecordsRequest};
 use crate::error::{ApiError, Code};
 use crate::services::Actor;
 use crate::services::fda::{self as svc, FdaError, NewRequest, Quiet};
 
+const ID: &str = "The request id (UUID) from the submission's answer.";
+
 /// The routes.
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/fda/records-requests", post(submit))
-        .route("/fda/records-requests/{id}", get(show))
-        .route("/fda/records-requests/{id}/package", get(package))
+pub(super) fn routes() -> Vec<Route> {
+    vec![
+        Route::new("/fda/records-requests").post(
+            submit,
+            Operation::new("fdaSubmit", Tag::Fda, "Submit an FDA records request")
+                .describe(
+                    "Stores the request with its received time and 24-hour deadline and \
+                     produces the records package in the background. A regulator asks for \
+                     itself: the products' events become visible to it.",
+                )
+                .needs::<RecordsRequest>()
+                .body(JSON, Some(schema::<NewRequest>), "The request.")
+                .reply(202, "The job, `pending`.", JSON, Some(schema::<svc::Job>))
+                .with_header("Location", "The job's URL.")
+                .problem(400, "A malformed field; the detail names it."),
+        ),
+        Route::new("/fda/records-requests/{id}").get(
+            show,
+            Operation::new("fdaShow", Tag::Fda, "A records request's job")
+                .needs::<RecordsRequest>()
+                .path_param("id", ID)
+                .reply(
+                    200,
+                    "The job: `pending`, `ready` or `failed`.",
+                    JSON,
+                    Some(schema::<svc::Job>),
+                )
+                .problem(404, "No such request, or not one the caller may see."),
+        ),
+        Route::new("/fda/records-requests/{id}/package").get(
+            package,
+            Operation::new("fdaPackage", Tag::Fda, "A records request's package")
+                .needs::<RecordsRequest>()
+                .path_param("id", ID)
+                .reply(
+                    200,
+                    "The package (a zip with a signed manifest).",
+                    &["application/zip"],
+                    None,
+                )
+                .with_header("X-Package-SHA256", "SHA-256 (hex) of the zip.")
+                .problem(404, "No such request, or not one the caller may see.")
+                .problem(
+                    409,
+                    "The package is still pending, or its production failed.",
+                ),
+        ),
+    ]
 }
 
 impl From<FdaError> for ApiError {

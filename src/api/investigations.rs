@@ -9,15 +9,15 @@
 //! unknown case a 404. `{id}` is the case's number or its reference (`INV-2026-0001`).
 
 use axum::Json;
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use super::openapi::{JSON, Operation, Route, SchemaFn, Tag, schema};
 use crate::auth::{AppState, Authorized, Investigate};
 use crate::error::{ApiError, Code};
 use crate::services::Actor;
@@ -26,19 +26,122 @@ use crate::services::investigations::{
     NewInvestigation, Product, Reason, Status, Termination, form3911,
 };
 
+const ID: &str = "The case's number or its reference (`INV-2026-0001`).";
+const CASE: &str = "The whole case: products, events, notes, verifications, determination, \
+    FDA clock.";
+
+/// An operation on one case (`{id}`), answering the case (or `answer`) as JSON.
+fn on_case(id: &'static str, summary: &'static str, body: Option<SchemaFn>) -> Operation {
+    let op = Operation::new(id, Tag::Investigations, summary)
+        .needs::<Investigate>()
+        .path_param("id", ID);
+    let op = match body {
+        Some(schema) => op.body(JSON, Some(schema), "Unknown fields are refused."),
+        None => op,
+    };
+    op.reply(200, CASE, JSON, None)
+        .problem(
+            400,
+            "A malformed case id or body; the detail names the field.",
+        )
+        .problem(404, "No such case.")
+}
+
 /// The investigation routes.
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/investigations", get(list).post(open))
-        .route("/investigations/{id}", get(show))
-        .route("/investigations/{id}/quarantine", post(quarantine))
-        .route("/investigations/{id}/notes", post(note))
-        .route("/investigations/{id}/verifications", post(verify))
-        .route("/investigations/{id}/determination", post(determine))
-        .route("/investigations/{id}/fda-notification", post(notify_fda))
-        .route("/investigations/{id}/termination", post(terminate))
-        .route("/investigations/{id}/close", post(close))
-        .route("/investigations/{id}/form-3911", get(form))
+pub(super) fn routes() -> Vec<Route> {
+    let step = |op: Operation| {
+        op.problem(
+            409,
+            "The case's state does not allow this step yet; the detail says what must come first.",
+        )
+    };
+    vec![
+        Route::new("/investigations")
+            .get(
+                list,
+                Operation::new("investigationsList", Tag::Investigations, "Cases, newest first")
+                    .needs::<Investigate>()
+                    .query("status", "Only cases in this status.")
+                    .query_integer("limit", "At most this many, 1 to 500 (default 100).")
+                    .reply(200, "Case summaries.", JSON, Some(schema::<Vec<svc::Summary>>))
+                    .problem(400, "A malformed parameter."),
+            )
+            .post(
+                open,
+                Operation::new("investigationOpen", Tag::Investigations, "Open a case")
+                    .describe(
+                        "Opens an investigation of the products given as serial identifiers \
+                         (EPC URNs or Digital Links), GTIN + serial pairs, or GTIN + lot pairs.",
+                    )
+                    .needs::<Investigate>()
+                    .body(JSON, Some(schema::<OpenBody>), "Unknown fields are refused.")
+                    .reply(201, CASE, JSON, None)
+                    .with_header("Location", "The case's URL.")
+                    .problem(400, "A malformed body; the detail names the field."),
+            ),
+        Route::new("/investigations/{id}")
+            .get(show, on_case("investigationShow", "One case", None)),
+        Route::new("/investigations/{id}/quarantine").post(
+            quarantine,
+            step(on_case("investigationQuarantine", "Quarantine the case's products", None)
+                .describe("Captures the hold event and flags the products in the ledger.")),
+        ),
+        Route::new("/investigations/{id}/notes").post(
+            note,
+            on_case("investigationNote", "Add a note", Some(schema::<NoteBody>)),
+        ),
+        Route::new("/investigations/{id}/verifications").post(
+            verify,
+            step(on_case("investigationVerify", "Verify the case's packages", None).describe(
+                "Verifies the case's serials and a sample of its lots and attaches the answers.",
+            )),
+        ),
+        Route::new("/investigations/{id}/determination").post(
+            determine,
+            step(on_case(
+                "investigationDetermine",
+                "Record the determination",
+                Some(schema::<DeterminationBody>),
+            )),
+        ),
+        Route::new("/investigations/{id}/fda-notification").post(
+            notify_fda,
+            step(on_case(
+                "investigationNotifyFda",
+                "Record FDA's incident number",
+                Some(schema::<FdaBody>),
+            )),
+        ),
+        Route::new("/investigations/{id}/termination").post(
+            terminate,
+            step(on_case(
+                "investigationTerminate",
+                "Request, then confirm, termination of the notification",
+                Some(schema::<TerminationBody>),
+            ).describe(
+                "`{\"action\":\"request\",\"reason\":…}` after FDA consultation, then \
+                 `{\"action\":\"confirm\"}` when FDA agrees.",
+            )),
+        ),
+        Route::new("/investigations/{id}/close").post(
+            close,
+            step(on_case("investigationClose", "Close the case", Some(schema::<CloseBody>))),
+        ),
+        Route::new("/investigations/{id}/form-3911").get(
+            form,
+            Operation::new("investigationForm3911", Tag::Investigations, "Form FDA 3911 data")
+                .describe(
+                    "The Form FDA 3911 data as JSON, or a printable HTML page with \
+                     `?format=html` or `Accept: text/html`.",
+                )
+                .needs::<Investigate>()
+                .path_param("id", ID)
+                .query("format", "`json` or `html`.")
+                .reply(200, "The form's data, or the page.", &["application/json", "text/html"], None)
+                .problem(400, "A malformed parameter.")
+                .problem(404, "No such case."),
+        ),
+    ]
 }
 
 impl From<InvestigationError> for ApiError {
@@ -70,21 +173,21 @@ fn actor(auth: &Authorized<Investigate>) -> Actor {
     Actor::Principal(auth.principal().id.clone())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct GtinSerial {
     gtin: String,
     serial: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct GtinLot {
     gtin: String,
     lot: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct OpenBody {
     reason: Reason,
@@ -188,7 +291,7 @@ async fn quarantine(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct NoteBody {
     text: String,
@@ -219,7 +322,7 @@ async fn verify(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct DeterminationBody {
     determination: Determination,
@@ -245,7 +348,7 @@ async fn determine(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct FdaBody {
     incident_number: String,
@@ -272,14 +375,14 @@ async fn notify_fda(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 enum TerminationAction {
     Request,
     Confirm,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct TerminationBody {
     action: TerminationAction,
@@ -312,7 +415,7 @@ async fn terminate(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct CloseBody {
     note: Option<String>,

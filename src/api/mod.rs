@@ -1,6 +1,7 @@
-//! The partner listener's HTTP API. Each module owns its routes; [`router`] assembles them
+//! The partner listener's HTTP API. Each module owns its routes, listed as data (`Route`s of
+//! the private `openapi` module: handler and documentation together); [`router`] assembles them
 //! with the shared layers (request span from the matched path, 5xx logging, problem-details
-//! 404).
+//! 404), and `openapi::document` describes the same list as `GET /openapi.json`.
 
 mod audit;
 pub mod audit_layer;
@@ -9,6 +10,7 @@ pub mod epcis_problem;
 mod epcis_query;
 mod fda;
 mod investigations;
+mod openapi;
 mod trace_requests;
 mod vrs;
 mod whoami;
@@ -48,16 +50,31 @@ pub fn unaudited_router_for_benchmarks(state: AppState) -> Router {
     with_shared_layers(routes()).with_state(state)
 }
 
+/// Every route of the partner API, with its documentation: the one list both the router and
+/// the OpenAPI document are built from.
+fn all_routes() -> Vec<openapi::Route> {
+    [
+        whoami::routes(),
+        openapi::routes(),
+        audit::routes(),
+        epcis_capture::routes(),
+        epcis_query::routes(),
+        investigations::routes(),
+        vrs::routes(),
+        trace_requests::routes(),
+        fda::routes(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
 fn routes() -> Router<AppState> {
-    Router::new()
-        .merge(whoami::router())
-        .merge(audit::router())
-        .merge(epcis_capture::router())
-        .merge(epcis_query::router())
-        .merge(investigations::router())
-        .merge(vrs::router())
-        .merge(trace_requests::router())
-        .merge(fda::router())
+    all_routes()
+        .into_iter()
+        .fold(Router::new(), |router, route| {
+            router.route(route.path, route.router)
+        })
         .fallback(error::not_found)
 }
 

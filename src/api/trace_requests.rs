@@ -7,21 +7,48 @@
 //! A requesting-party GLN must be one of the presenting partner's GLNs (403 otherwise), as
 //! for verification.
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
 use partners::PrincipalKind;
 
+use super::openapi::{JSON, Operation, Route, Tag};
 use crate::auth::{AppState, Authorized, Trace};
 use crate::error::{ApiError, Code};
 use crate::services::trace::{self, Scope};
 use crate::services::verify::Requester;
 
 /// The routes.
-pub(super) fn router() -> Router<AppState> {
-    Router::new().route("/tracing/requests", post(request))
+pub(super) fn routes() -> Vec<Route> {
+    vec![
+        Route::new("/tracing/requests").post(
+            request,
+            Operation::new("traceRequest", Tag::Tracing, "Ask where a product has been")
+                .describe(
+                    "A PDG TI-request document (`tiRequestSet`, JSON) for a product; answered at \
+                 once with the custody hops the requester may see, the request's id and \
+                 timestamp, and when it was received and answered.",
+                )
+                .needs::<Trace>()
+                .body(JSON, None, "A PDG TI-request document (`tiRequestSet`).")
+                .reply(
+                    200,
+                    "The trace answer: the request echoed, the hops the requester may see, and \
+                 the response-time evidence.",
+                    JSON,
+                    None,
+                )
+                .problem(
+                    400,
+                    "The request document is malformed; the detail says where.",
+                )
+                .problem(
+                    403,
+                    "The requesting-party GLN is not one of the caller's GLNs \
+                 (`requester_gln_not_bound`), or another refusal.",
+                ),
+        ),
+    ]
 }
 
 async fn request(

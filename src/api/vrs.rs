@@ -10,22 +10,87 @@
 //! serials arrive percent-encoded in the path (`/`, `%`, `&`, `+` are legal in both) and are
 //! decoded once, by the router's path extractor; a `+` in a path is a plus sign.
 
-use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use partners::PrincipalKind;
 
+use super::openapi::{JSON, Operation, Route, Tag, schema};
 use crate::auth::{AppState, Authorized, Verify};
 use crate::error::{ApiError, Code};
 use crate::services::verify::{self, RawRequest, Request, Requester, VerifyError};
 
+const REQ_GLN: &str = "GLN of the requesting location: required of a trading partner and one of \
+    the GLNs registered for its certificate (403 `requester_gln_not_bound` otherwise); staff and \
+    systems may omit it.";
+const VERSION: &str = "GS1US-Version of the request, e.g. `1.3.0`; the answer's shape is the \
+    same for 1.0.2 to 1.3.";
+
 /// The routes.
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/vrs/gtin/{gtin}/lot/{lot}/ser/{ser}", get(verify_handler))
-        .route("/vrs/checkConnectivity", get(check_connectivity))
+pub(super) fn routes() -> Vec<Route> {
+    vec![
+        Route::new("/vrs/gtin/{gtin}/lot/{lot}/ser/{ser}").get(
+            verify_handler,
+            Operation::new(
+                "vrsVerify",
+                Tag::Verification,
+                "Verify a product identifier",
+            )
+            .describe(
+                "Answers whether GTIN, lot, serial and expiry match a package this \
+                     responder commissioned (GS1 Lightweight Messaging response). Verified and \
+                     not verified are both 200. Lot and serial are percent-encoded in the path.",
+            )
+            .needs::<Verify>()
+            .path_param("gtin", "GTIN-14.")
+            .path_param("lot", "Lot or batch number (percent-encoded).")
+            .path_param("ser", "Serial number (percent-encoded).")
+            .query_required("exp", "Expiry date as YYMMDD (day 00 for the whole month).")
+            .query("reqGLN", REQ_GLN)
+            .query("corrUUID", "Correlation id, echoed in the answer.")
+            .query(
+                "context",
+                "Reason: `dscsaSaleableReturn` or `dscsaExceptionVerification`.",
+            )
+            .query(
+                "linkType",
+                "`verificationService` (or `gs1:verificationService`).",
+            )
+            .query("ctrlPossessAtt", "`true` or `false`.")
+            .query("email", "Requester contact, at most 254 characters.")
+            .query("telephone", "Requester contact, at most 254 characters.")
+            .header("GS1US-Version", VERSION)
+            .reply(
+                200,
+                "The answer: `data.verified`, and why not.",
+                JSON,
+                Some(schema::<verify::Answer>),
+            )
+            .problem(400, "A malformed field; the detail names it.")
+            .problem(
+                404,
+                "`gtin_not_answered`: this responder does not answer for the GTIN.",
+            ),
+        ),
+        Route::new("/vrs/checkConnectivity").get(
+            check_connectivity,
+            Operation::new(
+                "vrsCheckConnectivity",
+                Tag::Verification,
+                "Check that this responder answers for a GTIN",
+            )
+            .needs::<Verify>()
+            .query_required("gtin", "GTIN-14 to check the responder for.")
+            .query("reqGLN", REQ_GLN)
+            .header("GS1US-Version", VERSION)
+            .reply(200, "`{\"responderGLN\": …}`.", JSON, None)
+            .problem(400, "A malformed field; the detail names it.")
+            .problem(
+                404,
+                "`gtin_not_answered`: this responder does not answer for the GTIN.",
+            ),
+        ),
+    ]
 }
 
 /// The query parameters the binding defines; others are ignored, as a Digital Link resolver

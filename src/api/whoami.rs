@@ -2,15 +2,37 @@
 //! it to debug onboarding: which certificate the server saw, which binding matched, what they
 //! will be able to see.
 
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use partners::{Action, PeerIdentity, Principal};
 use serde::Serialize;
 
-use crate::auth::{AppState, Authorized, Identify};
+use super::openapi::{JSON, Operation, Route, Tag};
+use crate::auth::{Authorized, Identify};
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new().route("/whoami", get(whoami))
+pub(super) fn routes() -> Vec<Route> {
+    vec![
+        Route::new("/whoami").get(
+            whoami,
+            Operation::new(
+                "whoami",
+                Tag::Identity,
+                "The caller's principal and permissions",
+            )
+            .describe(
+                "The principal the presented certificate is bound to, the certificate the \
+                     server saw and the binding that matched, the principal's permissions and \
+                     what it can see. For debugging onboarding.",
+            )
+            .needs::<Identify>()
+            .reply(
+                200,
+                "`principal`, `certificate`, `permissions` (names as in \
+                     `x-dscsa-permission`), `visibility`.",
+                JSON,
+                None,
+            ),
+        ),
+    ]
 }
 
 #[derive(Debug, Serialize)]
@@ -46,6 +68,14 @@ const ACTIONS: [(Action, &str); 9] = [
     (Action::Trace, "trace"),
     (Action::Verify, "verify"),
 ];
+
+/// The wire name of `action`, as `/whoami` lists it and the OpenAPI document names it.
+pub(super) fn action_name(action: Action) -> &'static str {
+    ACTIONS
+        .iter()
+        .find(|(a, _)| *a == action)
+        .map_or("unknown", |(_, name)| *name)
+}
 
 async fn whoami(caller: Authorized<Identify>) -> Json<WhoAmI> {
     let policy = caller.visibility();

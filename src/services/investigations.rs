@@ -112,7 +112,7 @@ fn invalid(field: impl Into<String>, detail: impl Into<String>) -> Investigation
 macro_rules! word_enum {
     ($(#[$m:meta])* $name:ident { $($variant:ident => $word:literal),+ $(,)? }) => {
         $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $(#[doc = $word] $variant),+ }
 

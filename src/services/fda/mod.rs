@@ -92,7 +92,7 @@ pub struct Quiet;
 impl Progress for Quiet {}
 
 /// A request as tracked: received, deadline, status, and the package's digest once ready.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Job {
     /// Request id (UUID).

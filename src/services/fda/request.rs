@@ -23,7 +23,7 @@ pub const MAX_PRODUCTS: usize = 1000;
 pub const MAX_REFERENCE: usize = 200;
 
 /// A records request as the REST body (and the CLI flags) give it.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewRequest {
     /// The requester's reference (`FDA letter 2026-123`).
@@ -45,7 +45,9 @@ pub struct NewRequest {
 
 /// One product as asked: exactly one of `epc`; `gtin` + `serial`; `gtin` + `lot`;
 /// `ndc` + `lot`.
-#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[derive(
+    Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq, Eq, schemars::JsonSchema,
+)]
 #[serde(deny_unknown_fields)]
 pub struct ProductSpec {
     /// An SGTIN EPC URN or a Digital Link with a serial (or an LGTIN / Digital Link with a lot).

@@ -149,7 +149,9 @@ impl Application {
         let (shutdown, stop) = watch::channel(false);
         let audit_public_key = audit_key.public();
         let organisation = Arc::new(config.organisation.clone());
-        let audit_writer = crate::services::audit_writer::AuditWriter::start(db.clone());
+        let metrics = Arc::new(crate::metrics::Metrics::new());
+        let audit_writer =
+            crate::services::audit_writer::AuditWriter::start(db.clone(), Arc::clone(&metrics));
         let router = api::router(AppState {
             db: db.clone(),
             tls: Arc::clone(&tls),
@@ -159,6 +161,7 @@ impl Application {
             audit_writer: audit_writer.clone(),
             principals: crate::principal_cache::PrincipalCache::default(),
             package_key,
+            metrics: Arc::clone(&metrics),
         });
         let mut tasks = vec![tokio::spawn(crate::tls_listener::serve(
             partner,
@@ -192,6 +195,7 @@ impl Application {
                 audit_writer,
                 config.agent.clone(),
                 resource,
+                Arc::clone(&metrics),
             ));
             let server_only = partners::tls::server_only_config(&config.tls_files)?;
             tasks.push(tokio::spawn(crate::tls_listener::serve(
@@ -203,7 +207,7 @@ impl Application {
                 stop.clone(),
             )));
         }
-        let ops_router = crate::ops::router(db.clone(), stop.clone());
+        let ops_router = crate::ops::router(db.clone(), stop.clone(), metrics);
         let mut ops_stop = stop.clone();
         tasks.push(tokio::spawn(async move {
             let served = axum::serve(ops, ops_router)

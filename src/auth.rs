@@ -40,6 +40,8 @@ pub struct AppState {
     pub principals: crate::principal_cache::PrincipalCache,
     /// The audit checkpoint key, which also signs FDA records packages' manifests.
     pub package_key: Arc<crate::audit::CheckpointKey>,
+    /// The server's metrics (`crate::metrics`).
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// A permission a handler needs, as a type.
@@ -172,6 +174,11 @@ impl<S: Scope> FromRequestParts<AppState> for Authorized<S> {
             }
         };
         tracing::Span::current().record("principal", principal.id.as_str());
+        state.metrics.certificate_presented(
+            binding_id,
+            principal.id.as_str(),
+            identity.not_after(),
+        );
         if let Some(slot) = parts.extensions.get::<crate::api::audit_layer::AuditSlot>() {
             slot.set(principal.id.as_str(), principal.kind.word().as_str());
         }

@@ -1,6 +1,6 @@
 //! The partner listener's HTTP API. Each module owns its routes; [`router`] assembles them
 //! with the shared layers (request span from the matched path, 5xx logging, problem-details
-//! 404).
+//! 404), the audit layer and, outermost, the metrics layer ([`count_requests`]).
 
 mod audit;
 pub mod audit_layer;
@@ -13,21 +13,57 @@ mod trace_requests;
 mod vrs;
 mod whoami;
 
+use std::time::Instant;
+
 use axum::Router;
-use axum::extract::MatchedPath;
+use axum::extract::{MatchedPath, State};
 use axum::http::Request;
+use axum::middleware::{Next, from_fn_with_state};
+use axum::response::Response;
 use tower_http::trace::TraceLayer;
 
 use crate::auth::AppState;
 use crate::error;
+use crate::metrics::Listener;
 
 /// The partner API.
 pub fn router(state: AppState) -> Router {
-    with_shared_layers(routes().layer(axum::middleware::from_fn_with_state(
-        state.clone(),
-        audit_layer::record_requests,
-    )))
-    .with_state(state)
+    let routes = routes()
+        .layer(from_fn_with_state(
+            state.clone(),
+            audit_layer::record_requests,
+        ))
+        .layer(from_fn_with_state(state.clone(), count_requests));
+    with_shared_layers(routes).with_state(state)
+}
+
+/// Counts every request by method, matched route template (never the raw path) and status,
+/// with its latency up to the response's release (the audit record committed), and each 401,
+/// 403 or 429 by its problem code.
+async fn count_requests(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: Next,
+) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    let response = next.run(request).await;
+    let status = response.status().as_u16();
+    state.metrics.http_request(
+        &method,
+        route.as_ref().map(MatchedPath::as_str),
+        status,
+        started.elapsed(),
+    );
+    if matches!(status, 401 | 403 | 429) {
+        let reason = response
+            .extensions()
+            .get::<error::Code>()
+            .map_or("other", |c| c.name());
+        state.metrics.refusal(Listener::Partner, status, reason);
+    }
+    response
 }
 
 /// The partner API WITHOUT the audit layer, for measuring that layer's cost only

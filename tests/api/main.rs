@@ -16,6 +16,7 @@ mod fda;
 mod helpers;
 mod investigations;
 mod mcp;
+mod metrics;
 mod tls;
 mod tracing;
 mod visibility;

@@ -1,6 +1,6 @@
 //! The partner listener's HTTP API. Each module owns its routes; [`router`] assembles them
 //! with the shared layers (request span from the matched path, 5xx logging, problem-details
-//! 404), the audit layer and, outermost, the metrics layer ([`count_requests`]).
+//! 404), the audit layer and, outermost, the metrics layer (`count_requests`).
 
 mod audit;
 pub mod audit_layer;

@@ -70,13 +70,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
         let cert = ca.issue_client(&id, 1)?;
         let identity = Arc::new(PeerIdentity::from_der(cert.cert_der())?);
+        let metrics = Arc::new(dscsa_exchange::metrics::Metrics::new());
         let state = AppState {
             db: app.db().clone(),
             tls: Arc::clone(app.tls()),
             audit_public_key: *app.audit_public_key(),
             capture: Default::default(),
             organisation: Default::default(),
-            audit_writer: services::audit_writer::AuditWriter::start(app.db().clone()),
+            audit_writer: services::audit_writer::AuditWriter::start(
+                app.db().clone(),
+                Arc::clone(&metrics),
+            ),
             principals: Default::default(),
             package_key: Arc::new(dscsa_exchange::audit::CheckpointKey::generate()?),
             // A benchmark must not be throttled; the budget check still runs.
@@ -85,6 +89,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 ..Default::default()
             }),
             request_budgets: dscsa_exchange::budgets::Budgets::new(u32::MAX, u32::MAX),
+            metrics,
         };
         let routers = [
             (

@@ -199,6 +199,7 @@ fn main() {
         let identity = Arc::new(PeerIdentity::from_der(cert.cert_der()).expect("identity"));
         let plain = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let plain_addr = plain.local_addr().expect("addr");
+        let metrics = Arc::new(dscsa_exchange::metrics::Metrics::new());
         let state = AppState {
             db: app.db().clone(),
             tls: Arc::clone(app.tls()),
@@ -207,7 +208,10 @@ fn main() {
                 .public(),
             capture: Default::default(),
             organisation: Default::default(),
-            audit_writer: services::audit_writer::AuditWriter::start(app.db().clone()),
+            audit_writer: services::audit_writer::AuditWriter::start(
+                app.db().clone(),
+                Arc::clone(&metrics),
+            ),
             principals: Default::default(),
             package_key: Arc::new(dscsa_exchange::audit::CheckpointKey::generate().expect("key")),
             // A benchmark must not be throttled; the budget check still runs.
@@ -216,6 +220,7 @@ fn main() {
                 ..Default::default()
             }),
             request_budgets: dscsa_exchange::budgets::Budgets::new(u32::MAX, u32::MAX),
+            metrics,
         };
         tokio::spawn(serve_plaintext(plain, state, identity));
         (app, plain_addr, cert, ca)

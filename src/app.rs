@@ -164,7 +164,9 @@ impl Application {
         let (shutdown, stop) = watch::channel(false);
         let audit_public_key = audit_key.public();
         let organisation = Arc::new(config.organisation.clone());
-        let audit_writer = crate::services::audit_writer::AuditWriter::start(db.clone());
+        let metrics = Arc::new(crate::metrics::Metrics::new());
+        let audit_writer =
+            crate::services::audit_writer::AuditWriter::start(db.clone(), Arc::clone(&metrics));
         let router = api::router(AppState {
             db: db.clone(),
             tls: Arc::clone(&tls),
@@ -180,6 +182,7 @@ impl Application {
                 config.partner_limits.requests_per_minute,
                 u32::MAX,
             ),
+            metrics: Arc::clone(&metrics),
         });
         let mut tasks = vec![tokio::spawn(crate::tls_listener::serve(
             partner,
@@ -213,6 +216,7 @@ impl Application {
                 audit_writer,
                 config.agent.clone(),
                 resource,
+                Arc::clone(&metrics),
             ));
             tasks.push(tokio::spawn(crate::tls_listener::serve(
                 agent,
@@ -223,7 +227,7 @@ impl Application {
                 stop.clone(),
             )));
         }
-        let ops_router = crate::ops::router(db.clone(), stop.clone());
+        let ops_router = crate::ops::router(db.clone(), stop.clone(), metrics);
         let mut ops_stop = stop.clone();
         tasks.push(tokio::spawn(async move {
             let served = axum::serve(ops, ops_router)

@@ -44,6 +44,8 @@ pub struct AppState {
     pub limits: Arc<crate::config::PartnerLimits>,
     /// Each principal's request budget (`limits.requests_per_minute`).
     pub request_budgets: crate::budgets::Budgets,
+    /// The server's metrics (`crate::metrics`).
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// A permission a handler needs, as a type.
@@ -176,6 +178,11 @@ impl<S: Scope> FromRequestParts<AppState> for Authorized<S> {
             }
         };
         tracing::Span::current().record("principal", principal.id.as_str());
+        state.metrics.certificate_presented(
+            binding_id,
+            principal.id.as_str(),
+            identity.not_after(),
+        );
         if let Some(slot) = parts.extensions.get::<crate::api::audit_layer::AuditSlot>() {
             slot.set(principal.id.as_str(), principal.kind.word().as_str());
         }

@@ -432,7 +432,7 @@ pub fn instructions(
     let _ = writeln!(out, "  partner API (mutual TLS): {base}");
     let _ = writeln!(
         out,
-        "  ops (plain HTTP):         http://{ops}/healthz  http://{ops}/readyz"
+        "  ops (plain HTTP):         http://{ops}/healthz  http://{ops}/readyz  http://{ops}/metrics"
     );
     let _ = writeln!(out);
     let _ = writeln!(

@@ -157,6 +157,8 @@ impl IntoResponse for ApiError {
         if let Some(cause) = self.internal {
             attach_internal_cause(&mut response, cause);
         }
+        // For the metrics layer: the reason of a refusal.
+        response.extensions_mut().insert(self.code);
         response
     }
 }

@@ -17,6 +17,7 @@ pub mod demo;
 pub mod error;
 pub mod fixtures;
 pub mod mcp;
+pub mod metrics;
 mod ops;
 pub mod principal_cache;
 pub mod services;

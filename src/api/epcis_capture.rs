@@ -312,6 +312,7 @@ async fn capture_document(
             .map_err(crate::storage::StorageError::from)?;
     }
     let db = state.db.clone();
+    let metrics = std::sync::Arc::clone(&state.metrics);
     let id = job_id.clone();
     tokio::spawn(async move {
         let actor = Actor::Principal(principal.clone());
@@ -324,6 +325,7 @@ async fn capture_document(
             &options,
         )
         .await;
+        metrics.capture_finished(&result);
         let outcome = job_outcome(result);
         let finish = async {
             let mut tx = db.begin().await?;
@@ -574,7 +576,7 @@ async fn capture_event(
     let principal = auth.principal().id.clone();
     let actor = Actor::Principal(principal.clone());
     let options = options_for(&state, ErrorBehaviour::Rollback);
-    let report = capture::capture(
+    let result = capture::capture(
         &state.db,
         &actor,
         principal.as_str(),
@@ -582,8 +584,9 @@ async fn capture_event(
         content_type,
         &options,
     )
-    .await
-    .map_err(|e| match e {
+    .await;
+    state.metrics.capture_finished(&result);
+    let report = result.map_err(|e| match e {
         CaptureError::Refused(refusals) => EpcisProblem::new(
             EpcisException::Validation,
             StatusCode::BAD_REQUEST,

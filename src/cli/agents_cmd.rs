@@ -209,12 +209,15 @@ pub(crate) async fn mcp(cmd: McpCommand) -> anyhow::Result<ExitCode> {
     let read_only = crate::storage::Db::connect_read_only(&config.database_url, 2)
         .await
         .context("connecting read-only")?;
+    // A stdio session serves no ops listener: its metrics are counted and never read.
+    let metrics = Arc::new(crate::metrics::Metrics::new());
     let ctx = Arc::new(crate::mcp::McpContext::new(
         read_only,
         Arc::new(config.organisation.clone()),
-        crate::services::audit_writer::AuditWriter::start(db.clone()),
+        crate::services::audit_writer::AuditWriter::start(db.clone(), Arc::clone(&metrics)),
         config.agent.clone(),
         "stdio".into(),
+        metrics,
     ));
     let server = crate::mcp::DscsaMcp::for_token(ctx, token);
     let running = server

@@ -26,6 +26,7 @@ use rmcp::transport::streamable_http_server::session::never::NeverSessionManager
 use super::McpContext;
 use super::server::{DscsaMcp, scope_of};
 use crate::audit::{Channel, NewRecord, Outcome};
+use crate::metrics::Listener;
 use crate::services::agent_tokens::{self, AgentScope, Grant, TokenError};
 
 /// Largest JSON-RPC request body.
@@ -155,13 +156,16 @@ impl Seen {
     }
 }
 
+/// Audits a refusal and counts it under `kind` (a fixed word: the metrics label).
 async fn audit_refusal(
     ctx: &McpContext,
     grant: Option<&Grant>,
     seen: &Seen,
     status: StatusCode,
+    kind: &'static str,
     reason: &str,
 ) -> Result<(), Response> {
+    ctx.metrics.refusal(Listener::Agent, status.as_u16(), kind);
     let record = NewRecord {
         actor: grant.map_or_else(
             || "unauthenticated".to_owned(),
@@ -224,6 +228,7 @@ async fn authenticate(
             None,
             &seen,
             StatusCode::UNAUTHORIZED,
+            "no_token",
             "no bearer token",
         )
         .await
@@ -248,8 +253,15 @@ async fn authenticate(
         }
         Err(e) => {
             let reason = e.to_string();
-            if let Err(r) =
-                audit_refusal(&ctx, None, &seen, StatusCode::UNAUTHORIZED, &reason).await
+            if let Err(r) = audit_refusal(
+                &ctx,
+                None,
+                &seen,
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                &reason,
+            )
+            .await
             {
                 return r;
             }
@@ -273,8 +285,15 @@ async fn authenticate(
         && !grant.has(scope)
     {
         let reason = format!("the token lacks the scope {} for this tool", scope.oauth());
-        if let Err(r) =
-            audit_refusal(&ctx, Some(&grant), &seen, StatusCode::FORBIDDEN, &reason).await
+        if let Err(r) = audit_refusal(
+            &ctx,
+            Some(&grant),
+            &seen,
+            StatusCode::FORBIDDEN,
+            "insufficient_scope",
+            &reason,
+        )
+        .await
         {
             return r;
         }
@@ -295,6 +314,7 @@ async fn authenticate(
             Some(&grant),
             &seen,
             StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
             &reason,
         )
         .await

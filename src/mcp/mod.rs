@@ -42,16 +42,20 @@ pub struct McpContext {
     pub settings: AgentListenerSettings,
     /// The canonical URI of `/mcp` (the OAuth resource).
     pub resource: String,
+    /// The server's metrics (tool calls, refusals).
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl McpContext {
-    /// A context over `db` (read-only) writing its audit records through `audit`.
+    /// A context over `db` (read-only) writing its audit records through `audit` and counting
+    /// in `metrics`.
     pub fn new(
         db: Db,
         organisation: Arc<OrganisationSettings>,
         audit: AuditWriter,
         settings: AgentListenerSettings,
         resource: String,
+        metrics: Arc<crate::metrics::Metrics>,
     ) -> Self {
         Self {
             budgets: crate::budgets::Budgets::new(
@@ -63,6 +67,7 @@ impl McpContext {
             audit,
             settings,
             resource,
+            metrics,
         }
     }
 }

@@ -358,6 +358,7 @@ impl ServerHandler for DscsaMcp {
                 None,
             )
             .await?;
+            self.ctx.metrics.mcp_call(&name, Outcome::Denied);
             // Same answer as for a tool that does not exist.
             return Err(McpError::invalid_params("tool not found", None));
         }
@@ -380,6 +381,7 @@ impl ServerHandler for DscsaMcp {
                 None,
             )
             .await?;
+            self.ctx.metrics.mcp_call(&name, Outcome::Denied);
             return Ok(CallToolResult::error(vec![ContentBlock::text(message)]).into());
         }
         let notes = Arc::new(Mutex::new(CallNotes::default()));
@@ -409,6 +411,7 @@ impl ServerHandler for DscsaMcp {
             &grant, &context, action, arguments, outcome, notes, started, digest,
         )
         .await?;
+        self.ctx.metrics.mcp_call(&name, outcome);
         result
     }
 

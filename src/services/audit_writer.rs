@@ -12,10 +12,14 @@
 //! takes everything queued, writes it in one transaction in arrival order, commits once and
 //! answers each request with its sealed record. Nothing is released before its commit. If a
 //! batch fails, each of its requests is retried alone, so one bad row fails one request.
+//! Verification answers are counted in the metrics once their log entry has committed.
+
+use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
 use crate::audit::{AuditRecord, NewRecord};
+use crate::metrics::Metrics;
 use crate::storage::{Db, StorageError};
 
 /// Most records in one transaction.
@@ -54,10 +58,11 @@ impl std::fmt::Debug for Job {
 pub struct WriteError(String);
 
 impl AuditWriter {
-    /// Starts the writer task on the current runtime.
-    pub fn start(db: Db) -> Self {
+    /// Starts the writer task on the current runtime; committed verification answers are
+    /// counted in `metrics`.
+    pub fn start(db: Db, metrics: Arc<Metrics>) -> Self {
         let (jobs, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(db, rx));
+        tokio::spawn(run(db, rx, metrics));
         Self { jobs }
     }
 
@@ -86,13 +91,23 @@ impl AuditWriter {
     }
 }
 
-async fn run(db: Db, mut rx: mpsc::UnboundedReceiver<Job>) {
+/// Counts the verification answers of a committed job.
+fn count(metrics: &Metrics, job: &Job) {
+    for companion in &job.companions {
+        match companion {
+            Companion::Verification(entry) => metrics.verification(entry),
+        }
+    }
+}
+
+async fn run(db: Db, mut rx: mpsc::UnboundedReceiver<Job>, metrics: Arc<Metrics>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         match write_all(&db, &batch).await {
             Ok(sealed) => {
                 for (job, record) in batch.drain(..).zip(sealed) {
                     super::log_recorded(&record);
+                    count(&metrics, &job);
                     let _ = job.reply.send(Ok(record));
                 }
             }
@@ -104,6 +119,9 @@ async fn run(db: Db, mut rx: mpsc::UnboundedReceiver<Job>) {
             Err(_) => {
                 for job in batch.drain(..) {
                     let one = write_all(&db, std::slice::from_ref(&job)).await;
+                    if one.is_ok() {
+                        count(&metrics, &job);
+                    }
                     let _ = job.reply.send(match one {
                         Ok(mut sealed) => sealed.pop().ok_or_else(|| "no record".to_owned()),
                         Err(e) => Err(e.to_string()),

@@ -106,6 +106,49 @@ pub struct CaptureReport {
     pub anomalies: u64,
     /// Events skipped under `proceed`.
     pub refused: Vec<Refusal>,
+    /// Anomalies recorded, by kind (indexed by [`AnomalyKind`]; for the metrics).
+    #[serde(skip)]
+    anomaly_kinds: [u64; AnomalyKind::ALL.len()],
+}
+
+impl CaptureReport {
+    /// Anomalies of `kind` recorded by this capture.
+    pub fn anomalies_of(&self, kind: AnomalyKind) -> u64 {
+        self.anomaly_kinds.get(kind as usize).copied().unwrap_or(0)
+    }
+}
+
+/// A business-rule anomaly capture records (`anomalies.kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnomalyKind {
+    /// A serial commissioned a second time; the first commissioning stands.
+    CommissionedTwice,
+    /// A serial shipped after it was decommissioned, destroyed or dispensed.
+    InactiveShipped,
+    /// A serial packed, shipped or named that was never commissioned here.
+    NotCommissioned,
+    /// A serial unpacked from a container it is not inside.
+    NotInside,
+}
+
+impl AnomalyKind {
+    /// Every kind, in index order.
+    pub const ALL: [Self; 4] = [
+        Self::CommissionedTwice,
+        Self::InactiveShipped,
+        Self::NotCommissioned,
+        Self::NotInside,
+    ];
+
+    /// The stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CommissionedTwice => "commissioned_twice",
+            Self::InactiveShipped => "inactive_shipped",
+            Self::NotCommissioned => "not_commissioned",
+            Self::NotInside => "not_inside",
+        }
+    }
 }
 
 /// Why nothing was stored.
@@ -221,6 +264,7 @@ pub async fn capture(
                     writer.report.new,
                     writer.report.duplicates,
                     writer.report.anomalies,
+                    writer.report.anomaly_kinds,
                 );
                 let outcome = match options.behaviour {
                     ErrorBehaviour::Rollback => writer.event(&mut tx, &event, &hash).await,
@@ -249,6 +293,7 @@ pub async fn capture(
                             writer.report.new,
                             writer.report.duplicates,
                             writer.report.anomalies,
+                            writer.report.anomaly_kinds,
                         ) = counts;
                         if options.behaviour == ErrorBehaviour::Rollback {
                             drop(rx_items);
@@ -518,9 +563,17 @@ impl Writer<'_> {
                 let stored = store::commission(conn, b, &keys, lot, expiry, c).await?;
                 if stored < distinct {
                     let twice = store::commissioned_elsewhere(conn, b, &keys, c.event).await?;
-                    self.anomalies(conn, c.event, &twice, "commissioned_twice", |epc| {
-                        format!("{epc} was already commissioned; the first commissioning stands")
-                    })
+                    self.anomalies(
+                        conn,
+                        c.event,
+                        &twice,
+                        AnomalyKind::CommissionedTwice,
+                        |epc| {
+                            format!(
+                                "{epc} was already commissioned; the first commissioning stands"
+                            )
+                        },
+                    )
                     .await?;
                 }
             }
@@ -531,9 +584,17 @@ impl Writer<'_> {
                 self.require_commissioned(conn, c.event, &keys, e).await?;
                 if is_shipping(e) {
                     let inactive = store::inactive(conn, b, &keys).await?;
-                    self.anomalies(conn, c.event, &inactive, "inactive_shipped", |epc| {
-                        format!("{epc} is shipped but was decommissioned, destroyed or dispensed")
-                    })
+                    self.anomalies(
+                        conn,
+                        c.event,
+                        &inactive,
+                        AnomalyKind::InactiveShipped,
+                        |epc| {
+                            format!(
+                                "{epc} is shipped but was decommissioned, destroyed or dispensed"
+                            )
+                        },
+                    )
                     .await?;
                 }
                 store::observe(conn, b, &keys, c).await?;
@@ -561,7 +622,7 @@ impl Writer<'_> {
                 };
                 let json = serde_json::to_string(&children).unwrap_or_else(|_| "[]".into());
                 let outside = store::not_inside(conn, b, &parent, &json).await?;
-                self.anomalies(conn, c.event, &outside, "not_inside", |epc| {
+                self.anomalies(conn, c.event, &outside, AnomalyKind::NotInside, |epc| {
                     format!("{epc} is unpacked from {parent} but is not inside it")
                 })
                 .await?;
@@ -616,7 +677,7 @@ impl Writer<'_> {
             _ if is_shipping(e) => "shipped",
             _ => "named in an event",
         };
-        self.anomalies(conn, event, &missing, "not_commissioned", |epc| {
+        self.anomalies(conn, event, &missing, AnomalyKind::NotCommissioned, |epc| {
             format!("{epc} is {what} but was never commissioned in this repository")
         })
         .await?;
@@ -631,9 +692,11 @@ impl Writer<'_> {
         conn: &mut AnyConnection,
         event: i64,
         epcs: &[String],
-        kind: &str,
+        kind: AnomalyKind,
         detail: impl Fn(&str) -> String,
     ) -> Result<(), Skip> {
+        let kind_index = kind as usize;
+        let kind = kind.as_str();
         if epcs.is_empty() {
             return Ok(());
         }
@@ -650,6 +713,9 @@ impl Writer<'_> {
             store::insert_anomaly(conn, event, Some(epc), kind, &detail(epc)).await?;
         }
         self.report.anomalies += epcs.len() as u64;
+        if let Some(n) = self.report.anomaly_kinds.get_mut(kind_index) {
+            *n += epcs.len() as u64;
+        }
         Ok(())
     }
 }

@@ -364,6 +364,17 @@ pub async fn bindings(
         .collect()
 }
 
+/// Every active binding, by id (the ops listener's certificate-expiry gauges).
+pub async fn active_bindings(conn: &mut AnyConnection) -> Result<Vec<CertBinding>, StorageError> {
+    let rows: Vec<BindingRow> = sqlx::query_as(
+        "SELECT id, principal_id, match_kind, match_value, not_after FROM cert_bindings \
+         WHERE removed_at IS NULL ORDER BY id",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter().map(binding_from_row).collect()
+}
+
 /// The active bindings whose value is the certificate's fingerprint or one of its names.
 async fn candidates(
     conn: &mut AnyConnection,

@@ -18,6 +18,7 @@ mod helpers;
 mod investigations;
 mod limits;
 mod mcp;
+mod metrics;
 mod openapi;
 mod tls;
 mod tracing;

@@ -156,7 +156,8 @@ impl Seen {
     }
 }
 
-/// Audits a refusal and counts it under `kind` (a fixed word: the metrics label).
+/// Audits a refusal and, once recorded, counts it under `kind` (a fixed word: the metrics
+/// label). A refusal that cannot be recorded becomes a 503 and is not counted as a refusal.
 async fn audit_refusal(
     ctx: &McpContext,
     grant: Option<&Grant>,
@@ -165,7 +166,6 @@ async fn audit_refusal(
     kind: &'static str,
     reason: &str,
 ) -> Result<(), Response> {
-    ctx.metrics.refusal(Listener::Agent, status.as_u16(), kind);
     let record = NewRecord {
         actor: grant.map_or_else(
             || "unauthenticated".to_owned(),
@@ -191,7 +191,7 @@ async fn audit_refusal(
     ctx.audit
         .write(record, Vec::new())
         .await
-        .map(drop)
+        .map(|_| ctx.metrics.refusal(Listener::Agent, status.as_u16(), kind))
         .map_err(|e| {
             tracing::error!(error = %e, "MCP: refusal not recorded");
             problem(

@@ -38,15 +38,8 @@ use load::{Op, Target, ms, percentile};
 
 #[derive(Debug, Parser)]
 struct Args {
-    /// Serials in the store.
-    #[arg(long, default_value_t = 1_000_000)]
-    units: u64,
-    /// Directory of the SQLite store and the development PKI.
-    #[arg(long, default_value = "target/bench-stores")]
-    store: std::path::PathBuf,
-    /// PostgreSQL admin URL; the store is database `dscsa_bench_vrs_<units>` on that server.
-    #[arg(long)]
-    postgres: Option<String>,
+    #[command(flatten)]
+    shipments: store::ShipmentsArgs,
     /// Seconds per trial.
     #[arg(long, default_value_t = 5)]
     seconds: u64,
@@ -63,11 +56,10 @@ const REQ_GLN: &str = "0860001000009";
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let (server_rt, client_rt) = store::runtimes()?;
-    let name = format!("vrs-{}", args.units);
-    let dir = args.store.join(&name);
-    let units = args.units;
+    let dir = args.shipments.dir();
+    let units = args.shipments.units;
     let (app, ca_der, cert) = server_rt.block_on(async {
-        let url = store::shipments(&dir, args.postgres.as_deref(), units).await?;
+        let url = store::shipments(&dir, args.shipments.postgres.as_deref(), units).await?;
         let principal = Principal {
             id: "load-east".parse()?,
             display_name: "Load Test Wholesaler".into(),
@@ -124,7 +116,7 @@ fn main() -> anyhow::Result<()> {
     let concurrency = args.concurrency.clamp(1, 256);
     println!(
         "load_vrs: {units} serials, {} backend, {trials} trials x {}s, {concurrency} connections, {} cores",
-        if args.postgres.is_some() {
+        if args.shipments.postgres.is_some() {
             "PostgreSQL"
         } else {
             "SQLite"

@@ -98,6 +98,27 @@ pub(crate) async fn load(
     Ok(db)
 }
 
+/// Where the verification benchmarks' store lives (`load_vrs`, `mcp_latency`).
+#[derive(Debug, clap::Args)]
+pub(crate) struct ShipmentsArgs {
+    /// Serials in the store.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub(crate) units: u64,
+    /// Directory of the SQLite store and the development PKI.
+    #[arg(long, default_value = "target/bench-stores")]
+    pub(crate) store: std::path::PathBuf,
+    /// PostgreSQL admin URL; the store is database `dscsa_bench_vrs_<units>` on that server.
+    #[arg(long)]
+    pub(crate) postgres: Option<String>,
+}
+
+impl ShipmentsArgs {
+    /// The store's directory (SQLite file and development PKI).
+    pub(crate) fn dir(&self) -> std::path::PathBuf {
+        self.store.join(format!("vrs-{}", self.units))
+    }
+}
+
 /// The verification benchmarks' store (shared by `load_vrs` and `mcp_latency`): `units`
 /// serials from `fixtures::bulk::shipments_document` batches, in `dir` or database
 /// `dscsa_bench_vrs_<units>`, loaded on first use. Prints how many serials it holds.

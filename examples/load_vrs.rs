@@ -36,6 +36,7 @@ mod store;
 
 use load::{Op, Target, ms, percentile};
 
+/// Verification (VRS) throughput and latency over mutual TLS.
 #[derive(Debug, Parser)]
 struct Args {
     #[command(flatten)]

@@ -43,6 +43,7 @@ mod store;
 
 use load::{Op, Target, ms, percentile};
 
+/// MCP `verify_product` and `trace_product` latency and calls/s over the agent listener.
 #[derive(Debug, Parser)]
 struct Args {
     #[command(flatten)]

@@ -22,6 +22,79 @@ const VOCAB: [(&str, &str); 5] = [
 
 /// The canonical form of a (trimmed) leaf value.
 pub(crate) fn value(text: &str) -> Cow<'_, str> {
+    let mut memoised = None;
+    let hit = MEMO.with(|m| {
+        let Ok(mut m) = m.try_borrow_mut() else {
+            return false;
+        };
+        m.get(text, |canon| {
+            memoised = canon.map(str::to_owned);
+        })
+    });
+    match (hit, memoised) {
+        (true, Some(canon)) => Cow::Owned(canon),
+        (true, None) => Cow::Borrowed(text),
+        (false, _) => compute(text),
+    }
+}
+
+/// Appends the canonical form of a (trimmed) leaf value to `out`.
+pub(crate) fn push_value(out: &mut String, text: &str) {
+    let written = MEMO.with(|m| {
+        let Ok(mut m) = m.try_borrow_mut() else {
+            return false;
+        };
+        m.get(text, |canon| out.push_str(canon.unwrap_or(text)))
+    });
+    if !written {
+        out.push_str(&compute(text));
+    }
+}
+
+/// Slots of the canonical-value memo.
+const MEMO_SLOTS: usize = 256;
+
+/// A direct-mapped memo of [`compute`]: each value lands in one slot chosen by its hash and
+/// replaces what was there. Business steps, dispositions, locations, parties and lots repeat
+/// from event to event, and their canonical form (CBV Web URI, Digital Link) costs a parse;
+/// a slot's strings are reused, so after warm-up a miss allocates only what [`compute`] does.
+struct Memo {
+    /// (value, its canonical form when different).
+    slots: Vec<(String, Option<String>)>,
+    hasher: foldhash::fast::FixedState,
+}
+
+impl Memo {
+    /// Calls `f` with the canonical form of `text` (`None`: `text` itself); `false` when the
+    /// memo has no slot for it (it then stays unchanged).
+    fn get(&mut self, text: &str, f: impl FnOnce(Option<&str>)) -> bool {
+        use std::hash::BuildHasher as _;
+        let index = usize::try_from(self.hasher.hash_one(text) % MEMO_SLOTS as u64).unwrap_or(0);
+        let Some(slot) = self.slots.get_mut(index) else {
+            return false;
+        };
+        if slot.0 != text {
+            slot.1 = match compute(text) {
+                Cow::Borrowed(_) => None,
+                Cow::Owned(canon) => Some(canon),
+            };
+            slot.0.clear();
+            slot.0.push_str(text);
+        }
+        f(slot.1.as_deref());
+        true
+    }
+}
+
+thread_local! {
+    static MEMO: std::cell::RefCell<Memo> = std::cell::RefCell::new(Memo {
+        slots: vec![(String::new(), None); MEMO_SLOTS],
+        hasher: foldhash::fast::FixedState::with_seed(0x5eed),
+    });
+}
+
+/// The canonical form, computed.
+fn compute(text: &str) -> Cow<'_, str> {
     let mut v = Cow::Borrowed(text);
     if v.contains("urn:epcglobal:cbv:") {
         for (urn, web) in VOCAB {
@@ -114,6 +187,13 @@ pub(crate) fn time(text: &str) -> Cow<'_, str> {
     match DateTime::parse(text).and_then(|t| t.hash_form()) {
         Some(t) => Cow::Owned(t),
         None => Cow::Borrowed(text),
+    }
+}
+
+/// Appends [`time`] of `text` to `out`.
+pub(crate) fn push_time(out: &mut String, text: &str) {
+    if !DateTime::parse(text).is_some_and(|t| t.write_hash_form(out)) {
+        out.push_str(text);
     }
 }
 

@@ -27,7 +27,7 @@ fn leaf(out: &mut String, name: &str, value: &str) {
     }
     out.push_str(name);
     out.push('=');
-    out.push_str(&canon::value(value));
+    canon::push_value(out, value);
 }
 
 /// `name` + the sorted `item=value` strings, when there is at least one.
@@ -106,7 +106,7 @@ pub(crate) fn ordered(ev: &Event, out: &mut String) -> bool {
     let time = ev.event_time.trim();
     if !time.is_empty() {
         out.push_str("eventTime=");
-        out.push_str(&canon::time(time));
+        canon::push_time(out, time);
     }
     leaf(out, "eventTimeZoneOffset", &ev.event_time_zone_offset);
     let mut certs: Vec<Cow<'_, str>> = ev

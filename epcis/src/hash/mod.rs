@@ -31,7 +31,9 @@ pub fn prehash(event: &Event) -> String {
 /// The pre-hash string, leaving out event-level extension fields named in `ignore`
 /// (namespace URI, local name).
 pub fn prehash_ignoring(event: &Event, ignore: &[(String, String)]) -> String {
-    let mut out = String::with_capacity(512);
+    // Sized for the usual event, so the string is not regrown on the way: each EPC writes
+    // `epc=` and a Digital Link of about 50 bytes.
+    let mut out = String::with_capacity(256 + 64 * event.epc_count());
     out.push_str("eventType=");
     out.push_str(event.kind.name());
     if fast::ordered(event, &mut out) {

@@ -209,7 +209,7 @@ fn generic(children: &[Node<'_>], out: &mut String) {
             let text = c.text.trim();
             if !text.is_empty() {
                 s.push('=');
-                s.push_str(&canon::value(text));
+                canon::push_value(&mut s, text);
             }
             generic(&c.children, &mut s);
             s

@@ -53,7 +53,11 @@ pub(crate) fn decode_stream<R: BufRead>(
         exceeded: std::rc::Rc::new(std::cell::Cell::new(false)),
     };
     let exceeded = limited.exceeded.clone();
-    let mut de = serde_json::Deserializer::from_reader(limited);
+    // serde_json reads a stream one byte at a time through `io::Bytes`, which std serves
+    // straight from the buffer only when the reader is a `BufReader`: without this wrapper,
+    // every byte was a call through the size limit into the input (a third of decode time).
+    let buffered = std::io::BufReader::with_capacity(64 * 1024, limited);
+    let mut de = serde_json::Deserializer::from_reader(buffered);
     drive(&mut de, limits, on_event, || exceeded.get())
 }
 

@@ -8,13 +8,32 @@ use crate::id;
 use crate::time::DateTime;
 use crate::{DecodeError, DecodeResult, Position};
 
+/// Where a checked value is: a [`Position`], or something that makes one when a check fails
+/// (a JSON pointer is text built from its path only for an error).
+pub(crate) trait At {
+    /// The position, for an error.
+    fn at(&self) -> Position;
+}
+
+impl At for Position {
+    fn at(&self) -> Position {
+        self.clone()
+    }
+}
+
+impl<T: At + ?Sized> At for &T {
+    fn at(&self) -> Position {
+        (**self).at()
+    }
+}
+
 /// An `xsd:dateTime`, zone optional (record and declaration times, which some systems write in
 /// local time without a zone; read as UTC).
-pub(crate) fn timestamp_lenient(value: &str, field: &str, pos: Position) -> DecodeResult<()> {
+pub(crate) fn timestamp_lenient(value: &str, field: &str, pos: impl At) -> DecodeResult<()> {
     match DateTime::parse(value) {
         Some(_) => Ok(()),
         None => Err(DecodeError::invalid(
-            pos,
+            pos.at(),
             field,
             value,
             "is not an ISO 8601 date-time (YYYY-MM-DDThh:mm:ss[.fff]Z or ±hh:mm)",
@@ -24,17 +43,17 @@ pub(crate) fn timestamp_lenient(value: &str, field: &str, pos: Position) -> Deco
 
 /// An `xsd:dateTime` with a zone. EPCIS 2.0 requires the zone, and without one a DSCSA event
 /// time is ambiguous by up to a day.
-pub(crate) fn timestamp(value: &str, field: &str, pos: Position) -> DecodeResult<()> {
+pub(crate) fn timestamp(value: &str, field: &str, pos: impl At) -> DecodeResult<()> {
     match DateTime::parse(value) {
         Some(t) if t.has_zone() => Ok(()),
         Some(_) => Err(DecodeError::invalid(
-            pos,
+            pos.at(),
             field,
             value,
             "has no time zone: add Z or an offset such as -05:00",
         )),
         None => Err(DecodeError::invalid(
-            pos,
+            pos.at(),
             field,
             value,
             "is not an ISO 8601 date-time (YYYY-MM-DDThh:mm:ss[.fff]Z or ±hh:mm)",
@@ -43,7 +62,7 @@ pub(crate) fn timestamp(value: &str, field: &str, pos: Position) -> DecodeResult
 }
 
 /// `eventTimeZoneOffset`: `±hh:mm`, from -14:00 to +14:00.
-pub(crate) fn zone_offset(value: &str, pos: Position) -> DecodeResult<()> {
+pub(crate) fn zone_offset(value: &str, pos: impl At) -> DecodeResult<()> {
     let b = value.as_bytes();
     let ok = matches!(b, [b'+' | b'-', h1, h2, b':', m1, m2]
         if h1.is_ascii_digit() && h2.is_ascii_digit() && m1.is_ascii_digit() && m2.is_ascii_digit()
@@ -53,7 +72,7 @@ pub(crate) fn zone_offset(value: &str, pos: Position) -> DecodeResult<()> {
         Ok(())
     } else {
         Err(DecodeError::invalid(
-            pos,
+            pos.at(),
             "eventTimeZoneOffset",
             value,
             "must be ±hh:mm between -14:00 and +14:00",
@@ -62,16 +81,21 @@ pub(crate) fn zone_offset(value: &str, pos: Position) -> DecodeResult<()> {
 }
 
 /// A URI as EPCIS uses it: a scheme, no whitespace or control characters.
-pub(crate) fn uri(value: &str, field: &str, pos: Position) -> DecodeResult<()> {
+pub(crate) fn uri(value: &str, field: &str, pos: impl At) -> DecodeResult<()> {
     if value.is_empty() {
-        return Err(DecodeError::invalid(pos, field, value, "must not be empty"));
+        return Err(DecodeError::invalid(
+            pos.at(),
+            field,
+            value,
+            "must not be empty",
+        ));
     }
     let suspicious = |b: &u8| !b.is_ascii_graphic();
     if value.bytes().any(|b| suspicious(&b))
         && let Some(c) = value.chars().find(|c| c.is_whitespace() || c.is_control())
     {
         return Err(DecodeError::invalid(
-            pos,
+            pos.at(),
             field,
             value,
             format!(
@@ -92,7 +116,7 @@ pub(crate) fn uri(value: &str, field: &str, pos: Position) -> DecodeResult<()> {
     });
     if !scheme_ok {
         return Err(DecodeError::invalid(
-            pos,
+            pos.at(),
             field,
             value,
             "is not a URI (expected scheme:..., e.g. urn:epc:id:sgtin:... or https://id.gs1.org/...)",
@@ -102,8 +126,8 @@ pub(crate) fn uri(value: &str, field: &str, pos: Position) -> DecodeResult<()> {
 }
 
 /// An instance-level identifier: a URI, and when it is an EPC pure-identity URN, a valid one.
-pub(crate) fn epc(value: &str, field: &str, pos: Position) -> DecodeResult<()> {
-    uri(value, field, pos.clone())?;
+pub(crate) fn epc(value: &str, field: &str, pos: impl At) -> DecodeResult<()> {
+    uri(value, field, &pos)?;
     epc_urn(value, field, pos)
 }
 
@@ -121,7 +145,7 @@ pub(crate) fn epc_in_list(
     value: &str,
     cache: &mut EpcCache,
     path: impl FnOnce() -> String,
-    pos: Position,
+    pos: impl At,
 ) -> DecodeResult<()> {
     if !cache.prefix.is_empty()
         && let Some(serial) = value.strip_prefix(cache.prefix.as_str())
@@ -142,15 +166,15 @@ pub(crate) fn epc_in_list(
 
 /// A class-level identifier (quantity lists): a URI, and a valid one when it is an EPC class or
 /// pattern URN.
-pub(crate) fn epc_class(value: &str, field: &str, pos: Position) -> DecodeResult<()> {
-    uri(value, field, pos.clone())?;
+pub(crate) fn epc_class(value: &str, field: &str, pos: impl At) -> DecodeResult<()> {
+    uri(value, field, &pos)?;
     epc_urn(value, field, pos)
 }
 
 /// EPC URNs (`urn:epc:id:`, `urn:epc:class:`, `urn:epc:idpat:`) must parse: structure, digits,
 /// CSET 82 serials and lots, TDS escaping. The message is the innermost identifier error, which
 /// already names the part and the rule.
-fn epc_urn(value: &str, field: &str, pos: Position) -> DecodeResult<()> {
+fn epc_urn(value: &str, field: &str, pos: impl At) -> DecodeResult<()> {
     if !value.starts_with("urn:epc:") {
         return Ok(());
     }
@@ -159,7 +183,7 @@ fn epc_urn(value: &str, field: &str, pos: Position) -> DecodeResult<()> {
         // Schemes the identifier module does not model are accepted as URIs.
         Err(e) if matches!(e.root(), id::IdError::Unsupported { .. }) => Ok(()),
         Err(e) => Err(DecodeError::invalid(
-            pos,
+            pos.at(),
             field,
             value,
             e.root().to_string(),
@@ -169,12 +193,12 @@ fn epc_urn(value: &str, field: &str, pos: Position) -> DecodeResult<()> {
 
 /// A vocabulary value after canonicalisation: a standard word becomes a URI, so anything still
 /// without a scheme is a bare word the CBV does not define.
-pub(crate) fn vocabulary(value: &str, field: &str, pos: Position) -> DecodeResult<()> {
+pub(crate) fn vocabulary(value: &str, field: &str, pos: impl At) -> DecodeResult<()> {
     if value.contains(':') {
         return uri(value, field, pos);
     }
     Err(DecodeError::invalid(
-        pos,
+        pos.at(),
         field,
         value,
         "is not a standard CBV value: use a CBV word (e.g. shipping, in_transit) or a full URI \
@@ -184,10 +208,10 @@ pub(crate) fn vocabulary(value: &str, field: &str, pos: Position) -> DecodeResul
 
 /// Extension fields must be namespace-qualified; an unqualified unknown name is most often a
 /// misspelt standard field.
-pub(crate) fn qualified_extension(name: &str, namespace: &str, pos: Position) -> DecodeResult<()> {
+pub(crate) fn qualified_extension(name: &str, namespace: &str, pos: impl At) -> DecodeResult<()> {
     if namespace.is_empty() {
         return Err(DecodeError::invalid(
-            pos,
+            pos.at(),
             name,
             name,
             "is not an EPCIS field; extension fields must be namespace-qualified \
@@ -231,13 +255,13 @@ const STANDARD_FIELDS: &[&str] = &[
 /// An unqualified element (XML) or member (JSON-LD) the standard does not define is kept (SAP ATTP, a common DSCSA
 /// system, writes `<SAPExtension>` so), unless it is a standard field's name in the wrong case,
 /// which is almost certainly a typo that would otherwise lose the field silently.
-pub(crate) fn unqualified_extension(name: &str, pos: Position) -> DecodeResult<()> {
+pub(crate) fn unqualified_extension(name: &str, pos: impl At) -> DecodeResult<()> {
     match STANDARD_FIELDS
         .iter()
         .find(|f| f.eq_ignore_ascii_case(name))
     {
         Some(standard) => Err(DecodeError::invalid(
-            pos,
+            pos.at(),
             name,
             name,
             format!("is not an EPCIS field: did you mean {standard}? (names are case-sensitive)"),
@@ -247,7 +271,7 @@ pub(crate) fn unqualified_extension(name: &str, pos: Position) -> DecodeResult<(
 }
 
 /// An `xsd:decimal` (XML) quantity.
-pub(crate) fn decimal(value: &str, field: &str, pos: Position) -> DecodeResult<()> {
+pub(crate) fn decimal(value: &str, field: &str, pos: impl At) -> DecodeResult<()> {
     let body = value.strip_prefix(['+', '-']).unwrap_or(value);
     let (int, frac) = body.split_once('.').unwrap_or((body, ""));
     let ok = !(int.is_empty() && frac.is_empty())
@@ -257,7 +281,7 @@ pub(crate) fn decimal(value: &str, field: &str, pos: Position) -> DecodeResult<(
         Ok(())
     } else {
         Err(DecodeError::invalid(
-            pos,
+            pos.at(),
             field,
             value,
             "is not a decimal number",

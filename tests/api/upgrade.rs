@@ -18,6 +18,21 @@ async fn count(db: &Db, table: &str) -> i64 {
         .unwrap()
 }
 
+async fn has_index(db: &Db, name: &str) -> bool {
+    let sql = match db.backend() {
+        DbBackend::Sqlite => {
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = $1"
+        }
+        DbBackend::Postgres => "SELECT COUNT(*) FROM pg_indexes WHERE indexname = $1",
+    };
+    let n: i64 = sqlx::query_scalar(sql)
+        .bind(name)
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    n > 0
+}
+
 async fn a_store_of_the_previous_schema_is_upgraded(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let (url, _database) = match backend {
@@ -66,6 +81,10 @@ async fn a_store_of_the_previous_schema_is_upgraded(backend: Backend) {
         "principals",
         "audit_records",
     ];
+    assert!(
+        has_index(&db, "verifications_corr").await,
+        "before the upgrade"
+    );
     let mut before = Vec::new();
     for table in tables {
         before.push(count(&db, table).await);
@@ -108,7 +127,11 @@ async fn a_store_of_the_previous_schema_is_upgraded(backend: Backend) {
         .await
         .unwrap();
     assert!(intact.is_ok(), "{intact:?}");
-    // What the newest migration added works on the upgraded store.
+    // What the newest migration changed: the verification log's unused `corr_uuid` index is
+    // gone (its rows are untouched, counted above).
+    assert!(!has_index(&db, "verifications_corr").await);
+    assert!(has_index(&db, "verifications_serial").await);
+    // Agent tokens (migration 0009) work on the upgraded store.
     let issued = agent_tokens::issue(
         &db,
         &Actor::cli(),

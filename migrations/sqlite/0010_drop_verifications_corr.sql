@@ -1,0 +1,11 @@
+-- The verification log loses its index on `corr_uuid` (issue 6). No query of the application
+-- reads verifications by correlation id: investigations read them by investigation, the FDA
+-- records package by GTIN and serial. Yet every verification wrote an entry to it, and a
+-- correlation id is a random UUID, so each entry landed on a different leaf page: with group
+-- commit, each verification of a batch dirtied a page of its own, written to the WAL in full.
+-- Measured with 1,000,000 serials and about 1,000,000 logged verifications: 1,888-2,227
+-- verifications/s with the index, 2,711-2,744 without (docs/benchmarks.md). Looking up a
+-- verification by correlation id is now a scan of the log; an operator who needs it often
+-- can create the index again.
+-- Append-only: never edit this file once landed.
+DROP INDEX IF EXISTS verifications_corr;

@@ -53,6 +53,8 @@ pub(crate) fn push_value(out: &mut String, text: &str) {
 
 /// Slots of the canonical-value memo.
 const MEMO_SLOTS: usize = 256;
+/// Longest value the memo keeps (a Digital Link or a CBV Web URI is well under this).
+const MEMO_MAX_VALUE_BYTES: usize = 256;
 
 /// A direct-mapped memo of [`compute`]: each value lands in one slot chosen by its hash and
 /// replaces what was there. Business steps, dispositions, locations, parties and lots repeat
@@ -69,6 +71,11 @@ impl Memo {
     /// memo has no slot for it (it then stays unchanged).
     fn get(&mut self, text: &str, f: impl FnOnce(Option<&str>)) -> bool {
         use std::hash::BuildHasher as _;
+        // Only short values are kept: the repeating ones are identifiers and words, and a
+        // thread must not hold on to a large extension text an untrusted document sent.
+        if text.len() > MEMO_MAX_VALUE_BYTES {
+            return false;
+        }
         let index = usize::try_from(self.hasher.hash_one(text) % MEMO_SLOTS as u64).unwrap_or(0);
         let Some(slot) = self.slots.get_mut(index) else {
             return false;
@@ -319,6 +326,32 @@ mod tests {
         ] {
             assert_eq!(normalise_cached(v), crate::id::normalise(v), "{v}");
         }
+    }
+
+    #[test]
+    fn memoised_values_equal_computed_ones_and_long_values_are_not_kept() {
+        let long = format!(
+            "urn:epcglobal:cbv:bizstep:{}",
+            "x".repeat(MEMO_MAX_VALUE_BYTES)
+        );
+        let values = [
+            "urn:epcglobal:cbv:bizstep:shipping",
+            "urn:epc:id:sgln:0614141.00001.0",
+            "0805",
+            "plain text",
+            long.as_str(),
+        ];
+        // Twice: the second round is answered from the memo.
+        for _ in 0..2 {
+            for v in values {
+                assert_eq!(value(v), compute(v), "{v}");
+                let mut out = String::new();
+                push_value(&mut out, v);
+                assert_eq!(out, compute(v), "{v}");
+            }
+        }
+        let kept = MEMO.with(|m| m.borrow().slots.iter().map(|s| s.0.len()).max());
+        assert!(kept.is_some_and(|n| n <= MEMO_MAX_VALUE_BYTES), "{kept:?}");
     }
 
     #[test]

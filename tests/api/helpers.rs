@@ -13,6 +13,7 @@ use partners::devpki::{DevCa, DevPkiLayout, IssuedCert};
 use partners::tls::ClientIdentity;
 use partners::{Principal, PrincipalKind, Status};
 use sqlx::Connection as _;
+use sqlx::Row as _;
 
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -332,4 +333,28 @@ pub(crate) async fn spawn_demo(backend: Backend) -> Option<TestApp> {
         .await
         .unwrap();
     Some(app)
+}
+
+/// A commissioned serial of the demo chain, recalled or not: (gtin, serial, lot, expiry YYMMDD).
+pub(crate) async fn demo_serial(app: &TestApp, recalled: bool) -> (String, String, String, String) {
+    let mut conn = app.app().db().pool().acquire().await.unwrap();
+    let row = sqlx::query(
+        "SELECT epc, gtin, lot, expiry FROM serials WHERE commissioned_event IS NOT NULL \
+         AND lot IS NOT NULL AND recalled = $1 ORDER BY epc LIMIT 1",
+    )
+    .bind(i64::from(recalled))
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    let epc: String = row.get(0);
+    let dl = epcis::id::DigitalLink::parse(&epc).unwrap();
+    let expiry: String = row.get(3);
+    // 2028-06-30 -> 280630
+    let yymmdd = format!("{}{}{}", &expiry[2..4], &expiry[5..7], &expiry[8..10]);
+    (
+        row.get(1),
+        dl.serial().unwrap().to_owned(),
+        row.get(2),
+        yymmdd,
+    )
 }

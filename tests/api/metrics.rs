@@ -11,9 +11,8 @@ use rmcp::model::{CallToolRequestParams, ClientConfig, ProtocolVersion};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::{ClientHandler, ServiceExt as _};
-use sqlx::Row as _;
 
-use crate::helpers::{Backend, TestApp, spawn_app, spawn_demo, staff};
+use crate::helpers::{Backend, TestApp, demo_serial, spawn_app, spawn_demo, staff};
 
 crate::on_both_backends!(
     metrics_count_partner_and_agent_traffic,
@@ -160,28 +159,6 @@ fn moved(before: &Scrape, after: &Scrape, name: &str, labels: &[(&str, &str)]) -
     after.get(name, labels) - before.get(name, labels)
 }
 
-/// A commissioned, not recalled serial of the demo chain: (gtin, serial, lot, expiry YYMMDD).
-async fn sample(app: &TestApp) -> (String, String, String, String) {
-    let mut conn = app.app().db().pool().acquire().await.unwrap();
-    let row = sqlx::query(
-        "SELECT epc, gtin, lot, expiry FROM serials WHERE commissioned_event IS NOT NULL \
-         AND lot IS NOT NULL AND recalled = 0 ORDER BY epc LIMIT 1",
-    )
-    .fetch_one(&mut *conn)
-    .await
-    .unwrap();
-    let epc: String = row.get(0);
-    let dl = epcis::id::DigitalLink::parse(&epc).unwrap();
-    let expiry: String = row.get(3);
-    let yymmdd = format!("{}{}{}", &expiry[2..4], &expiry[5..7], &expiry[8..10]);
-    (
-        row.get(1),
-        dl.serial().unwrap().to_owned(),
-        row.get(2),
-        yymmdd,
-    )
-}
-
 async fn anomalies(app: &TestApp, kind: &str) -> i64 {
     sqlx::query_scalar("SELECT COUNT(*) FROM anomalies WHERE kind = $1")
         .bind(kind)
@@ -217,7 +194,7 @@ async fn metrics_count_partner_and_agent_traffic(backend: Backend) {
     };
     app.register(staff("comp-1", partners::StaffRole::Compliance))
         .await;
-    let (gtin, serial, lot, exp) = sample(&app).await;
+    let (gtin, serial, lot, exp) = demo_serial(&app, false).await;
     let token = agent_tokens::issue(
         app.app().db(),
         &Actor::cli(),

@@ -7,7 +7,7 @@ use dscsa_exchange::services::Actor;
 use dscsa_exchange::services::capture::{self, CaptureOptions};
 use sqlx::Row as _;
 
-use crate::helpers::{Backend, TestApp, json, spawn_app, spawn_demo};
+use crate::helpers::{Backend, TestApp, demo_serial, json, spawn_app, spawn_demo};
 
 crate::on_both_backends!(
     answers_follow_the_ledger,
@@ -17,30 +17,6 @@ crate::on_both_backends!(
 
 const EAST_GLN: &str = "0860001000009";
 const WEST_GLN: &str = "0860002000008";
-
-/// A commissioned serial of the demo chain: (gtin, serial, lot, expiry YYMMDD).
-async fn sample(app: &TestApp, recalled: bool) -> (String, String, String, String) {
-    let mut conn = app.app().db().pool().acquire().await.unwrap();
-    let row = sqlx::query(
-        "SELECT epc, gtin, lot, expiry FROM serials WHERE commissioned_event IS NOT NULL \
-         AND lot IS NOT NULL AND recalled = $1 ORDER BY epc LIMIT 1",
-    )
-    .bind(i64::from(recalled))
-    .fetch_one(&mut *conn)
-    .await
-    .unwrap();
-    let epc: String = row.get(0);
-    let dl = epcis::id::DigitalLink::parse(&epc).unwrap();
-    let expiry: String = row.get(3);
-    // 2028-06-30 -> 280630
-    let yymmdd = format!("{}{}{}", &expiry[2..4], &expiry[5..7], &expiry[8..10]);
-    (
-        row.get(1),
-        dl.serial().unwrap().to_owned(),
-        row.get(2),
-        yymmdd,
-    )
-}
 
 fn url(app: &TestApp, gtin: &str, lot: &str, ser: &str, query: &str) -> String {
     format!("{}/vrs/gtin/{gtin}/lot/{lot}/ser/{ser}?{query}", app.base)
@@ -60,7 +36,7 @@ async fn answers_follow_the_ledger(backend: Backend) {
         return;
     };
     let east = app.client(Some(&app.issue("whs-east")));
-    let (gtin, ser, lot, exp) = sample(&app, false).await;
+    let (gtin, ser, lot, exp) = demo_serial(&app, false).await;
     let q = |exp: &str| {
         format!(
             "exp={exp}&linkType=verificationService&context=dscsaSaleableReturn&reqGLN={EAST_GLN}"
@@ -156,7 +132,7 @@ async fn answers_follow_the_ledger(backend: Backend) {
     }
 
     // Recalled: the demo chain's manufacturer recalls the second lot.
-    let (rgtin, rser, rlot, rexp) = sample(&app, true).await;
+    let (rgtin, rser, rlot, rexp) = demo_serial(&app, true).await;
     let (_, body) = verify_as(&east, &url(&app, &rgtin, &rlot, &rser, &q(&rexp))).await;
     assert_eq!(body["data"]["verified"], true, "{body}");
     assert_eq!(body["data"]["additionalInfo"], "Recalled", "{body}");
@@ -294,7 +270,7 @@ async fn refusals_name_the_reason(backend: Backend) {
         return;
     };
     let east = app.client(Some(&app.issue("whs-east")));
-    let (gtin, ser, lot, exp) = sample(&app, false).await;
+    let (gtin, ser, lot, exp) = demo_serial(&app, false).await;
     let problem = |status: u16, code: &'static str, mention: &'static str| {
         move |(s, body): (reqwest::StatusCode, serde_json::Value)| {
             assert_eq!(s.as_u16(), status, "{body}");

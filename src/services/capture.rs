@@ -29,8 +29,9 @@ use sqlx::{AnyConnection, Connection as _};
 use tokio::sync::mpsc;
 
 use crate::audit::record::hex;
+use crate::services::ledger::{Change, Ledger};
 use crate::services::{Actor, audit_seam};
-use crate::storage::capture::{self as store, EventRow, LedgerChange};
+use crate::storage::capture::{self as store, EventRow};
 use crate::storage::{Backend, Db, StorageError, now_text};
 use crate::stored::{self, EpcRole, epc_key};
 
@@ -252,6 +253,7 @@ pub async fn capture(
             document_id,
             ..CaptureReport::default()
         },
+        ledger: Ledger::new(db.backend()),
     };
     let mut head = None;
     while let Some(item) = rx_items.recv().await {
@@ -267,12 +269,28 @@ pub async fn capture(
                     writer.report.anomaly_kinds,
                 );
                 let outcome = match options.behaviour {
-                    ErrorBehaviour::Rollback => writer.event(&mut tx, &event, &hash).await,
+                    ErrorBehaviour::Rollback => {
+                        if writer.ledger.len() > Ledger::FLUSH_ABOVE {
+                            writer.ledger.flush(&mut tx).await?;
+                        }
+                        writer.event(&mut tx, &event, &hash).await
+                    }
                     ErrorBehaviour::Proceed => {
+                        // Each event's ledger changes reach the store inside its savepoint,
+                        // so a refused event takes nothing with it but its own changes.
                         let mut savepoint = tx.begin().await?;
-                        let outcome = writer.event(&mut savepoint, &event, &hash).await;
+                        let mut outcome = writer.event(&mut savepoint, &event, &hash).await;
+                        if outcome.is_ok() {
+                            outcome = writer
+                                .ledger
+                                .flush(&mut savepoint)
+                                .await
+                                .map_err(Skip::Storage);
+                        }
                         if outcome.is_ok() {
                             savepoint.commit().await?;
+                        } else {
+                            writer.ledger.discard();
                         }
                         outcome
                     }
@@ -318,6 +336,7 @@ pub async fn capture(
         }
     }
     let _ = decoder.await;
+    writer.ledger.flush(&mut tx).await?;
     let Some(head) = head else {
         return Err(CaptureError::Refused(vec![Refusal {
             event_index: None,
@@ -365,30 +384,26 @@ struct Writer<'a> {
     record_time: i64,
     strict: bool,
     report: CaptureReport,
+    /// The serial ledger as this capture changes it, written back in sets.
+    ledger: Ledger,
 }
 
 const OWNING_PARTY: &str = "urn:epcglobal:cbv:sdt:owning_party";
 const CBVMDA: &str = "urn:epcglobal:cbv:mda";
 
-/// The EPC keys of `epcs` as a JSON array, each once (a list naming one EPC twice would make
-/// PostgreSQL's `INSERT … ON CONFLICT DO UPDATE` refuse the statement).
-fn keys_json<'e>(epcs: impl IntoIterator<Item = &'e String>) -> String {
-    keys_json_counted(epcs).0
+/// The EPC keys of `epcs`, sorted, each once: a list naming one EPC twice would make
+/// PostgreSQL's `INSERT … ON CONFLICT DO UPDATE` refuse the statement, and key order lets the
+/// database write each B-tree page once.
+fn keys<'e>(epcs: impl IntoIterator<Item = &'e String>) -> Vec<String> {
+    let mut keys: Vec<String> = epcs.into_iter().map(|e| epc_key(e)).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
 }
 
-/// [`keys_json`] and how many distinct keys it holds.
-fn keys_json_counted<'e>(epcs: impl IntoIterator<Item = &'e String>) -> (String, u64) {
-    let mut seen = std::collections::HashSet::new();
-    let keys: Vec<String> = epcs
-        .into_iter()
-        .map(|e| epc_key(e))
-        .filter(|k| seen.insert(k.clone()))
-        .collect();
-    let n = keys.len() as u64;
-    (
-        serde_json::to_string(&keys).unwrap_or_else(|_| "[]".into()),
-        n,
-    )
+/// `keys` as the JSON array the storage functions bind.
+fn json(keys: &[String]) -> String {
+    serde_json::to_string(keys).unwrap_or_else(|_| "[]".into())
 }
 
 impl Writer<'_> {
@@ -449,7 +464,7 @@ impl Writer<'_> {
             .chain(&e.sources)
             .find(|p| p.kind == OWNING_PARTY)
             .map(|p| epc_key(&p.id));
-        let change = LedgerChange {
+        let change = Change {
             event: id,
             time: event_time,
             biz_step: e.biz_step.as_deref(),
@@ -499,11 +514,12 @@ impl Writer<'_> {
         ];
         for (role, list) in lists {
             if !list.is_empty() {
-                store::insert_epcs(conn, self.backend, id, role.as_str(), &keys_json(list)).await?;
+                store::insert_epcs(conn, self.backend, id, role.as_str(), &json(&keys(list)))
+                    .await?;
             }
         }
         if let Some(parent) = &e.parent_id {
-            let keys = keys_json([parent]);
+            let keys = json(&keys([parent]));
             store::insert_epcs(conn, self.backend, id, EpcRole::Parent.as_str(), &keys).await?;
         }
         let quantities = [
@@ -551,39 +567,27 @@ impl Writer<'_> {
         &mut self,
         conn: &mut AnyConnection,
         e: &Event,
-        c: &LedgerChange<'_>,
+        c: &Change<'_>,
     ) -> Result<(), Skip> {
-        let b = self.backend;
         match (e.kind, e.action) {
             (EventKind::Object, Some(Action::Add)) if !e.epc_list.is_empty() => {
-                let (keys, distinct) = keys_json_counted(&e.epc_list);
+                let keys = keys(&e.epc_list);
                 let (lot, expiry) = lot_and_expiry(e);
-                // One pass: the insert skips serials commissioned before, and only when it
-                // touched fewer rows than it was given is there a second commissioning to name.
-                let stored = store::commission(conn, b, &keys, lot, expiry, c).await?;
-                if stored < distinct {
-                    let twice = store::commissioned_elsewhere(conn, b, &keys, c.event).await?;
-                    self.anomalies(
-                        conn,
-                        c.event,
-                        &twice,
-                        AnomalyKind::CommissionedTwice,
-                        |epc| {
-                            format!(
-                                "{epc} was already commissioned; the first commissioning stands"
-                            )
-                        },
-                    )
-                    .await?;
-                }
+                let twice = self.ledger.commission(conn, &keys, lot, expiry, c).await?;
+                self.anomalies(
+                    conn,
+                    c.event,
+                    &twice,
+                    AnomalyKind::CommissionedTwice,
+                    |epc| format!("{epc} was already commissioned; the first commissioning stands"),
+                )
+                .await?;
             }
             (EventKind::Object | EventKind::Transaction, _) if !e.epc_list.is_empty() => {
-                let mut all: Vec<&String> = e.epc_list.iter().collect();
-                all.extend(&e.parent_id);
-                let keys = keys_json(all);
+                let keys = keys(e.epc_list.iter().chain(&e.parent_id));
                 self.require_commissioned(conn, c.event, &keys, e).await?;
                 if is_shipping(e) {
-                    let inactive = store::inactive(conn, b, &keys).await?;
+                    let inactive = self.ledger.inactive(conn, &keys).await?;
                     self.anomalies(
                         conn,
                         c.event,
@@ -597,45 +601,47 @@ impl Writer<'_> {
                     )
                     .await?;
                 }
-                store::observe(conn, b, &keys, c).await?;
+                self.ledger.observe(conn, &keys, c).await?;
             }
             (EventKind::Aggregation, Some(Action::Add)) => {
                 let Some(parent) = &e.parent_id else {
                     return Ok(());
                 };
                 let parent = epc_key(parent);
-                let children = keys_json(&e.child_epcs);
+                let children = keys(&e.child_epcs);
                 self.require_commissioned(conn, c.event, &children, e)
                     .await?;
-                store::ensure_known(conn, b, &keys_json([&parent]), c.event, c.time).await?;
-                store::pack(conn, b, &parent, &children, c).await?;
+                self.ledger
+                    .ensure_known(conn, std::slice::from_ref(&parent), c.event, c.time)
+                    .await?;
+                self.ledger.pack(conn, &parent, &children, c).await?;
             }
             (EventKind::Aggregation, Some(Action::Delete)) => {
                 let Some(parent) = &e.parent_id else {
                     return Ok(());
                 };
                 let parent = epc_key(parent);
-                let children: Vec<String> = if e.child_epcs.is_empty() {
-                    store::children_of(conn, &parent).await?
+                let children = if e.child_epcs.is_empty() {
+                    self.ledger.children_of(conn, &parent).await?
                 } else {
-                    e.child_epcs.iter().map(|c| epc_key(c)).collect()
+                    keys(&e.child_epcs)
                 };
-                let json = serde_json::to_string(&children).unwrap_or_else(|_| "[]".into());
-                let outside = store::not_inside(conn, b, &parent, &json).await?;
+                let outside = self.ledger.not_inside(conn, &parent, &children).await?;
                 self.anomalies(conn, c.event, &outside, AnomalyKind::NotInside, |epc| {
                     format!("{epc} is unpacked from {parent} but is not inside it")
                 })
                 .await?;
-                store::unpack(conn, b, &parent, &children, c).await?;
+                self.ledger.unpack(conn, &parent, &children, c).await?;
             }
             (EventKind::Aggregation, _) => {
-                let mut all: Vec<&String> = e.child_epcs.iter().collect();
-                all.extend(&e.parent_id);
-                let keys = keys_json(all);
+                let keys = keys(e.child_epcs.iter().chain(&e.parent_id));
                 self.require_commissioned(conn, c.event, &keys, e).await?;
-                store::observe(conn, b, &keys, c).await?;
+                self.ledger.observe(conn, &keys, c).await?;
             }
             (EventKind::Object, _) if c.recalled => {
+                // A recall names the lot, not each serial: one statement over the stored
+                // ledger, so the cache goes to the store first.
+                self.ledger.flush(conn).await?;
                 for q in &e.quantity_list {
                     if let Some((gtin, lot)) = gtin_and_lot(&epc_key(&q.epc_class)) {
                         store::recall_lot(conn, gtin, lot).await?;
@@ -644,14 +650,14 @@ impl Writer<'_> {
             }
             (EventKind::Transformation, _) => {
                 if !e.input_epc_list.is_empty() {
-                    let keys = keys_json(&e.input_epc_list);
+                    let keys = keys(&e.input_epc_list);
                     self.require_commissioned(conn, c.event, &keys, e).await?;
-                    store::observe(conn, b, &keys, c).await?;
+                    self.ledger.observe(conn, &keys, c).await?;
                 }
                 if !e.output_epc_list.is_empty() {
                     let (lot, expiry) = lot_and_expiry(e);
-                    let keys = keys_json(&e.output_epc_list);
-                    store::commission(conn, b, &keys, lot, expiry, c).await?;
+                    let keys = keys(&e.output_epc_list);
+                    self.ledger.commission(conn, &keys, lot, expiry, c).await?;
                 }
             }
             _ => {}
@@ -665,10 +671,10 @@ impl Writer<'_> {
         &mut self,
         conn: &mut AnyConnection,
         event: i64,
-        keys: &str,
+        keys: &[String],
         e: &Event,
     ) -> Result<(), Skip> {
-        let missing = store::not_commissioned(conn, self.backend, keys).await?;
+        let missing = self.ledger.not_commissioned(conn, keys).await?;
         if missing.is_empty() {
             return Ok(());
         }
@@ -681,9 +687,10 @@ impl Writer<'_> {
             format!("{epc} is {what} but was never commissioned in this repository")
         })
         .await?;
-        let json = serde_json::to_string(&missing).unwrap_or_else(|_| "[]".into());
         let time = stored::micros(&e.event_time).unwrap_or(0);
-        store::ensure_known(conn, self.backend, &json, event, time).await?;
+        self.ledger
+            .ensure_known(conn, &missing, event, time)
+            .await?;
         Ok(())
     }
 

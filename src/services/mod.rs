@@ -13,6 +13,7 @@ pub mod audit_writer;
 pub mod capture;
 pub mod fda;
 pub mod investigations;
+pub(crate) mod ledger;
 pub mod principals;
 pub mod query;
 pub mod trace;

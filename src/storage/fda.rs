@@ -10,7 +10,7 @@ use sqlx::{AnyConnection, Row as _};
 
 use super::capture::dialect;
 use super::verify::Logged;
-use super::{Backend, StorageError};
+use super::{Backend, StorageError, placeholders};
 
 /// Ids bound per statement.
 const CHUNK: usize = 1000;
@@ -174,14 +174,6 @@ pub async fn insert_request_events(
         query.execute(&mut *conn).await?;
     }
     Ok(())
-}
-
-/// `$first, ... $(first + n - 1)`.
-fn placeholders(first: usize, n: usize) -> String {
-    (first..first + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// The stored bodies (one-event EPCIS 2.0 XML) of `events`, by id, in the order asked.

@@ -19,6 +19,7 @@ pub mod capture;
 pub mod fda;
 pub mod inventory;
 pub mod investigations;
+pub mod ledger;
 pub mod masterdata;
 pub mod principals;
 pub mod query;
@@ -273,4 +274,12 @@ pub fn now_text() -> String {
     let now = time::OffsetDateTime::now_utc();
     now.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| now.unix_timestamp().to_string())
+}
+
+/// `$first, … $(first + n - 1)`: the placeholders of a statement that binds a list.
+pub(crate) fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

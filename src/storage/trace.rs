@@ -7,7 +7,7 @@ use sqlx::{AnyConnection, Row as _};
 
 use super::capture::dialect;
 use super::query::EVENT_SCHEMA;
-use super::{Backend, StorageError};
+use super::{Backend, StorageError, placeholders};
 
 /// One aggregation interval: `child` was inside `parent` from `from_time` until `to_time`
 /// (open when `None`), microseconds.
@@ -109,7 +109,7 @@ pub async fn heads(
             "SELECT e.id, e.event_time, e.hash_id, e.event_id, e.event_type, e.action, \
                     e.biz_step, e.disposition, e.document_id \
              FROM events e WHERE e.id IN ({}) AND {}",
-            placeholders(chunk.len()),
+            placeholders(1, chunk.len()),
             condition.render(&EVENT_SCHEMA, chunk.len() + 1)
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -160,7 +160,7 @@ pub async fn parties(
         // Placeholders only; the event ids are bound.
         let sql = format!(
             "SELECT event, direction, type, id, gln FROM event_parties WHERE event IN ({})",
-            placeholders(chunk.len())
+            placeholders(1, chunk.len())
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for id in chunk {
@@ -178,14 +178,6 @@ pub async fn parties(
     Ok(out)
 }
 
-/// `$1, $2, ... $n`.
-fn placeholders(n: usize) -> String {
-    (1..=n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// The business transactions (type, id) of `events`, by event, in one statement per 500.
 pub async fn biz_transactions(
     conn: &mut AnyConnection,
@@ -197,7 +189,7 @@ pub async fn biz_transactions(
         // Placeholders only; the event ids are bound.
         let sql = format!(
             "SELECT event, type, id FROM event_biz_transactions WHERE event IN ({})",
-            placeholders(chunk.len())
+            placeholders(1, chunk.len())
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for id in chunk {

@@ -243,8 +243,10 @@ pub async fn capture(
         &received_at,
     )
     .await?;
+    // The decoder holds its own handle on the bytes until it is done; ours is no longer
+    // needed, so they are freed before the ledger's flush, a capture's peak of memory.
+    drop(bytes);
     let mut writer = Writer {
-        backend: db.backend(),
         captured_by,
         document_id,
         record_time,
@@ -270,7 +272,7 @@ pub async fn capture(
                 );
                 let outcome = match options.behaviour {
                     ErrorBehaviour::Rollback => {
-                        if writer.ledger.len() > Ledger::FLUSH_ABOVE {
+                        if writer.ledger.is_full() {
                             writer.ledger.flush(&mut tx).await?;
                         }
                         writer.event(&mut tx, &event, &hash).await
@@ -378,7 +380,6 @@ impl From<StorageError> for Skip {
 }
 
 struct Writer<'a> {
-    backend: Backend,
     captured_by: &'a str,
     document_id: i64,
     record_time: i64,
@@ -399,11 +400,6 @@ fn keys<'e>(epcs: impl IntoIterator<Item = &'e String>) -> Vec<String> {
     keys.sort_unstable();
     keys.dedup();
     keys
-}
-
-/// `keys` as the JSON array the storage functions bind.
-fn json(keys: &[String]) -> String {
-    serde_json::to_string(keys).unwrap_or_else(|_| "[]".into())
 }
 
 impl Writer<'_> {
@@ -505,7 +501,12 @@ impl Writer<'_> {
         Ok(store::insert_error_declaration(conn, &row).await?)
     }
 
-    async fn query_rows(&self, conn: &mut AnyConnection, id: i64, e: &Event) -> Result<(), Skip> {
+    async fn query_rows(
+        &mut self,
+        conn: &mut AnyConnection,
+        id: i64,
+        e: &Event,
+    ) -> Result<(), Skip> {
         let lists = [
             (EpcRole::Epc, &e.epc_list),
             (EpcRole::Child, &e.child_epcs),
@@ -514,13 +515,12 @@ impl Writer<'_> {
         ];
         for (role, list) in lists {
             if !list.is_empty() {
-                store::insert_epcs(conn, self.backend, id, role.as_str(), &json(&keys(list)))
-                    .await?;
+                self.ledger.index_epcs(&keys(list), id, role.as_str());
             }
         }
         if let Some(parent) = &e.parent_id {
-            let keys = json(&keys([parent]));
-            store::insert_epcs(conn, self.backend, id, EpcRole::Parent.as_str(), &keys).await?;
+            self.ledger
+                .index_epcs(&keys([parent]), id, EpcRole::Parent.as_str());
         }
         let quantities = [
             (EpcRole::Epc, &e.quantity_list),

@@ -129,6 +129,14 @@ struct Interval {
     stored: bool,
 }
 
+/// An `event_epcs` row held for the flush (16 bytes: there are two or three per serial).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct EpcRow {
+    key: Sym,
+    role: &'static str,
+    event: i64,
+}
+
 /// The write-back ledger of one capture. See the module documentation.
 #[derive(Debug)]
 pub(crate) struct Ledger {
@@ -142,6 +150,9 @@ pub(crate) struct Ledger {
     intervals: Vec<Interval>,
     /// (child, index into `intervals`) of each open interval.
     open: BTreeSet<(Sym, usize)>,
+    /// `event_epcs` rows (key, event row id, role) of the events captured since the last
+    /// flush, written then in key order.
+    epc_rows: Vec<EpcRow>,
     active: Sym,
     unknown: Sym,
 }
@@ -170,14 +181,30 @@ impl Ledger {
             children_complete: Default::default(),
             intervals: Vec::new(),
             open: BTreeSet::new(),
+            epc_rows: Vec::new(),
             active,
             unknown,
         }
     }
 
-    /// Rows held.
-    pub(crate) fn len(&self) -> usize {
-        self.rows
+    /// Whether the cache holds enough to flush it between two events: more than
+    /// [`Self::FLUSH_ABOVE`] ledger rows, or four times as many EPC index rows (a quarter of the
+    /// size each).
+    pub(crate) fn is_full(&self) -> bool {
+        self.rows > Self::FLUSH_ABOVE || self.epc_rows.len() > 4 * Self::FLUSH_ABOVE
+    }
+
+    /// Records that event row `event` names `keys` in `role` (`event_epcs`, the EPC query
+    /// index), to write at the next flush.
+    pub(crate) fn index_epcs(&mut self, keys: &[String], event: i64, role: &'static str) {
+        for k in keys {
+            let sym = self.names.intern(k);
+            self.epc_rows.push(EpcRow {
+                key: sym,
+                role,
+                event,
+            });
+        }
     }
 
     fn sym(&mut self, s: &str) -> Sym {
@@ -726,6 +753,24 @@ impl Ledger {
         }
     }
 
+    fn interval_child(&self, index: usize) -> &str {
+        self.intervals
+            .get(index)
+            .map_or("", |iv| self.names.get(iv.child))
+    }
+
+    fn interval_row(&self, index: usize) -> Option<IntervalRow<'_>> {
+        let iv = self.intervals.get(index)?;
+        Some(IntervalRow {
+            child: self.names.get(iv.child),
+            parent: self.names.get(iv.parent),
+            from_event: iv.from_event,
+            from_time: iv.from_time,
+            to_event: iv.to.map(|t| t.0),
+            to_time: iv.to.map(|t| t.1),
+        })
+    }
+
     /// Writes every change to the store and empties the cache.
     pub(crate) async fn flush(&mut self, conn: &mut AnyConnection) -> Result<(), StorageError> {
         let mut inserts = Vec::new();
@@ -759,26 +804,43 @@ impl Ledger {
             }
         }
 
+        // Intervals: stored ones closed since loaded are updated, new ones inserted in child
+        // order, a statement's worth at a time.
         let mut closed = Vec::new();
         let mut new = Vec::new();
-        for iv in &self.intervals {
-            let row = IntervalRow {
-                child: self.names.get(iv.child),
-                parent: self.names.get(iv.parent),
-                from_event: iv.from_event,
-                from_time: iv.from_time,
-                to_event: iv.to.map(|t| t.0),
-                to_time: iv.to.map(|t| t.1),
-            };
+        for (index, iv) in self.intervals.iter().enumerate() {
             match (iv.stored, iv.to) {
-                (false, _) => new.push(row),
-                (true, Some(_)) => closed.push(row),
+                (false, _) => new.push(index),
+                (true, Some(_)) => closed.push(index),
                 (true, None) => {}
             }
         }
-        new.sort_by(|a, b| a.child.cmp(b.child));
-        store::close_intervals(conn, self.backend, &closed).await?;
-        store::insert_intervals(conn, self.backend, &new).await?;
+        new.sort_by(|a, b| self.interval_child(*a).cmp(self.interval_child(*b)));
+        for (list, insert) in [(&closed, false), (&new, true)] {
+            for chunk in list.chunks(store::ROWS_PER_STATEMENT) {
+                let rows: Vec<IntervalRow<'_>> =
+                    chunk.iter().filter_map(|i| self.interval_row(*i)).collect();
+                if insert {
+                    store::insert_intervals(conn, self.backend, &rows).await?;
+                } else {
+                    store::close_intervals(conn, self.backend, &rows).await?;
+                }
+            }
+        }
+        drop((closed, new));
+
+        let mut epc_rows = std::mem::take(&mut self.epc_rows);
+        epc_rows.sort_unstable_by(|a, b| {
+            (self.names.get(a.key), a.event, a.role).cmp(&(self.names.get(b.key), b.event, b.role))
+        });
+        epc_rows.dedup();
+        for chunk in epc_rows.chunks(store::EPC_ROWS_PER_STATEMENT) {
+            let rows: Vec<(&str, i64, &str)> = chunk
+                .iter()
+                .map(|r| (self.names.get(r.key), r.event, r.role))
+                .collect();
+            store::insert_event_epcs(conn, self.backend, &rows).await?;
+        }
         self.discard();
         Ok(())
     }

@@ -193,27 +193,6 @@ pub async fn find_event(
     }
 }
 
-/// Adds the event's identifiers of one role (`keys`: a JSON array of EPC keys).
-pub async fn insert_epcs(
-    conn: &mut AnyConnection,
-    backend: Backend,
-    event: i64,
-    role: &str,
-    keys: &str,
-) -> Result<(), StorageError> {
-    sqlx::query(dialect(
-        backend,
-        "INSERT INTO event_epcs (epc, event, role) SELECT value, $1, $2 FROM JSON_ROWS($3) \
-         WHERE TRUE ON CONFLICT DO NOTHING",
-    ))
-    .bind(event)
-    .bind(role)
-    .bind(keys)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
 /// Adds one quantity-list entry.
 pub async fn insert_class(
     conn: &mut AnyConnection,

@@ -402,6 +402,39 @@ fn keys<'e>(epcs: impl IntoIterator<Item = &'e String>) -> Vec<String> {
     keys
 }
 
+/// An event's instance identifiers as EPC keys, each list sorted and each key once: computed
+/// once per event for the query rows and the ledger (normalising an EPC is most of the cost).
+struct EventKeys {
+    epc: Vec<String>,
+    child: Vec<String>,
+    input: Vec<String>,
+    output: Vec<String>,
+    parent: Option<String>,
+}
+
+impl EventKeys {
+    fn of(e: &Event) -> Self {
+        Self {
+            epc: keys(&e.epc_list),
+            child: keys(&e.child_epcs),
+            input: keys(&e.input_epc_list),
+            output: keys(&e.output_epc_list),
+            parent: e.parent_id.as_deref().map(epc_key),
+        }
+    }
+
+    /// `list` and the parent, sorted, each once.
+    fn with_parent(&self, list: &[String]) -> Vec<String> {
+        let mut all = list.to_vec();
+        if let Some(p) = &self.parent
+            && let Err(at) = all.binary_search(p)
+        {
+            all.insert(at, p.clone());
+        }
+        all
+    }
+}
+
 impl Writer<'_> {
     async fn event(&mut self, conn: &mut AnyConnection, e: &Event, hash: &str) -> Result<(), Skip> {
         let event_time =
@@ -445,7 +478,8 @@ impl Writer<'_> {
             return Ok(());
         };
         self.report.new += 1;
-        self.query_rows(conn, id, e).await?;
+        let k = EventKeys::of(e);
+        self.query_rows(conn, id, e, &k).await?;
         if let Some(decl) = &e.error_declaration {
             // Declared erroneous on arrival, with no original here: keep it beside itself, and
             // let it change nothing in the ledger.
@@ -473,7 +507,7 @@ impl Writer<'_> {
                 .as_deref()
                 .is_some_and(|d| d.ends_with(":disp:recalled")),
         };
-        self.ledger(conn, e, &change).await
+        self.ledger(conn, e, &k, &change).await
     }
 
     /// Stores `decl` (the declaring event's stored `body`) beside event row `event`; `false`
@@ -506,21 +540,20 @@ impl Writer<'_> {
         conn: &mut AnyConnection,
         id: i64,
         e: &Event,
+        k: &EventKeys,
     ) -> Result<(), Skip> {
         let lists = [
-            (EpcRole::Epc, &e.epc_list),
-            (EpcRole::Child, &e.child_epcs),
-            (EpcRole::Input, &e.input_epc_list),
-            (EpcRole::Output, &e.output_epc_list),
+            (EpcRole::Epc, &k.epc),
+            (EpcRole::Child, &k.child),
+            (EpcRole::Input, &k.input),
+            (EpcRole::Output, &k.output),
         ];
         for (role, list) in lists {
-            if !list.is_empty() {
-                self.ledger.index_epcs(&keys(list), id, role.as_str());
-            }
+            self.ledger.index_epcs(list, id, role.as_str());
         }
-        if let Some(parent) = &e.parent_id {
+        if let Some(parent) = &k.parent {
             self.ledger
-                .index_epcs(&keys([parent]), id, EpcRole::Parent.as_str());
+                .index_epcs(std::slice::from_ref(parent), id, EpcRole::Parent.as_str());
         }
         let quantities = [
             (EpcRole::Epc, &e.quantity_list),
@@ -567,13 +600,13 @@ impl Writer<'_> {
         &mut self,
         conn: &mut AnyConnection,
         e: &Event,
+        k: &EventKeys,
         c: &Change<'_>,
     ) -> Result<(), Skip> {
         match (e.kind, e.action) {
             (EventKind::Object, Some(Action::Add)) if !e.epc_list.is_empty() => {
-                let keys = keys(&e.epc_list);
                 let (lot, expiry) = lot_and_expiry(e);
-                let twice = self.ledger.commission(conn, &keys, lot, expiry, c).await?;
+                let twice = self.ledger.commission(conn, &k.epc, lot, expiry, c).await?;
                 self.anomalies(
                     conn,
                     c.event,
@@ -584,7 +617,7 @@ impl Writer<'_> {
                 .await?;
             }
             (EventKind::Object | EventKind::Transaction, _) if !e.epc_list.is_empty() => {
-                let keys = keys(e.epc_list.iter().chain(&e.parent_id));
+                let keys = k.with_parent(&k.epc);
                 self.require_commissioned(conn, c.event, &keys, e).await?;
                 if is_shipping(e) {
                     let inactive = self.ledger.inactive(conn, &keys).await?;
@@ -604,37 +637,34 @@ impl Writer<'_> {
                 self.ledger.observe(conn, &keys, c).await?;
             }
             (EventKind::Aggregation, Some(Action::Add)) => {
-                let Some(parent) = &e.parent_id else {
+                let Some(parent) = &k.parent else {
                     return Ok(());
                 };
-                let parent = epc_key(parent);
-                let children = keys(&e.child_epcs);
-                self.require_commissioned(conn, c.event, &children, e)
+                self.require_commissioned(conn, c.event, &k.child, e)
                     .await?;
                 self.ledger
-                    .ensure_known(conn, std::slice::from_ref(&parent), c.event, c.time)
+                    .ensure_known(conn, std::slice::from_ref(parent), c.event, c.time)
                     .await?;
-                self.ledger.pack(conn, &parent, &children, c).await?;
+                self.ledger.pack(conn, parent, &k.child, c).await?;
             }
             (EventKind::Aggregation, Some(Action::Delete)) => {
-                let Some(parent) = &e.parent_id else {
+                let Some(parent) = &k.parent else {
                     return Ok(());
                 };
-                let parent = epc_key(parent);
-                let children = if e.child_epcs.is_empty() {
-                    self.ledger.children_of(conn, &parent).await?
+                let children = if k.child.is_empty() {
+                    self.ledger.children_of(conn, parent).await?
                 } else {
-                    keys(&e.child_epcs)
+                    k.child.clone()
                 };
-                let outside = self.ledger.not_inside(conn, &parent, &children).await?;
+                let outside = self.ledger.not_inside(conn, parent, &children).await?;
                 self.anomalies(conn, c.event, &outside, AnomalyKind::NotInside, |epc| {
                     format!("{epc} is unpacked from {parent} but is not inside it")
                 })
                 .await?;
-                self.ledger.unpack(conn, &parent, &children, c).await?;
+                self.ledger.unpack(conn, parent, &children, c).await?;
             }
             (EventKind::Aggregation, _) => {
-                let keys = keys(e.child_epcs.iter().chain(&e.parent_id));
+                let keys = k.with_parent(&k.child);
                 self.require_commissioned(conn, c.event, &keys, e).await?;
                 self.ledger.observe(conn, &keys, c).await?;
             }
@@ -649,15 +679,16 @@ impl Writer<'_> {
                 }
             }
             (EventKind::Transformation, _) => {
-                if !e.input_epc_list.is_empty() {
-                    let keys = keys(&e.input_epc_list);
-                    self.require_commissioned(conn, c.event, &keys, e).await?;
-                    self.ledger.observe(conn, &keys, c).await?;
+                if !k.input.is_empty() {
+                    self.require_commissioned(conn, c.event, &k.input, e)
+                        .await?;
+                    self.ledger.observe(conn, &k.input, c).await?;
                 }
-                if !e.output_epc_list.is_empty() {
+                if !k.output.is_empty() {
                     let (lot, expiry) = lot_and_expiry(e);
-                    let keys = keys(&e.output_epc_list);
-                    self.ledger.commission(conn, &keys, lot, expiry, c).await?;
+                    self.ledger
+                        .commission(conn, &k.output, lot, expiry, c)
+                        .await?;
                 }
             }
             _ => {}

@@ -220,6 +220,14 @@ impl Ledger {
         keys.iter().map(|k| self.sym(k)).collect()
     }
 
+    /// [`Self::syms`], sorted, each once.
+    fn distinct(&mut self, keys: &[String]) -> Vec<Sym> {
+        let mut syms = self.syms(keys);
+        syms.sort_unstable();
+        syms.dedup();
+        syms
+    }
+
     fn slot(&self, sym: Sym) -> &Slot {
         self.slots
             .get(sym.get() as usize - 1)
@@ -625,12 +633,8 @@ impl Ledger {
         c: &Change<'_>,
     ) -> Result<(), StorageError> {
         let parent = self.sym(parent);
-        let mut syms = self.syms(children);
-        syms.sort_unstable();
-        syms.dedup();
-        let mut load = syms.clone();
-        load.push(parent);
-        self.load(conn, &load).await?;
+        let syms = self.distinct(children);
+        self.load(conn, &[&syms[..], &[parent]].concat()).await?;
         let top = self.row(parent).and_then(|r| r.top).unwrap_or(parent);
         let step = self.names.opt(c.biz_step);
         for &child in &syms {
@@ -701,9 +705,7 @@ impl Ledger {
         c: &Change<'_>,
     ) -> Result<(), StorageError> {
         let parent = self.sym(parent);
-        let mut syms = self.syms(children);
-        syms.sort_unstable();
-        syms.dedup();
+        let syms = self.distinct(children);
         self.load(conn, &syms).await?;
         let step = self.names.opt(c.biz_step);
         let mut moved = Vec::with_capacity(syms.len());

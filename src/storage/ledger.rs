@@ -197,6 +197,25 @@ fn write_verb(backend: Backend, update: bool) -> &'static str {
 
 type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
 
+/// Runs one statement per `per_statement` rows: `sql(n)` is the statement for n rows, `bind`
+/// adds a row's values in placeholder order.
+async fn write_in_chunks<'a, T>(
+    conn: &mut AnyConnection,
+    rows: &[T],
+    per_statement: usize,
+    sql: impl Fn(usize) -> String,
+    bind: impl Fn(AnyQuery<'a>, &T) -> AnyQuery<'a>,
+) -> Result<(), StorageError> {
+    for chunk in rows.chunks(per_statement) {
+        let mut q = sqlx::query(AssertSqlSafe(sql(chunk.len())));
+        for row in chunk {
+            q = bind(q, row);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 fn bind_serial<'q>(q: AnyQuery<'q>, s: &SerialRow<&'q str>) -> AnyQuery<'q> {
     q.bind(s.epc)
         .bind(s.gtin)
@@ -222,19 +241,14 @@ pub async fn insert_serials(
     backend: Backend,
     rows: &[SerialRow<&str>],
 ) -> Result<(), StorageError> {
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        let sql = format!(
+    let sql = |n| {
+        format!(
             "{} serials ({SERIAL_COLUMNS}) {}",
             write_verb(backend, false),
-            values(backend, chunk.len(), 16)
-        );
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for s in chunk {
-            q = bind_serial(q, s);
-        }
-        q.execute(&mut *conn).await?;
-    }
-    Ok(())
+            values(backend, n, 16)
+        )
+    };
+    write_in_chunks(conn, rows, ROWS_PER_STATEMENT, sql, bind_serial).await
 }
 
 /// Rewrites existing ledger rows (every column but `suspect` and `quarantined`), by EPC key.
@@ -243,10 +257,10 @@ pub async fn update_serials(
     backend: Backend,
     rows: &[SerialRow<&str>],
 ) -> Result<(), StorageError> {
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        // WHY a CTE with a column list: SQLite names the columns of a bare VALUES list
-        // column1, column2, …, and has no `AS v(a, b)`; both backends accept this form.
-        let sql = format!(
+    // WHY a CTE with a column list: SQLite names the columns of a bare VALUES list column1,
+    // column2, …, and has no `AS v(a, b)`; both backends accept this form.
+    let sql = |n| {
+        format!(
             "WITH v ({SERIAL_COLUMNS}) AS ({}) \
              {} serials SET gtin = v.gtin, lot = v.lot, expiry = v.expiry, \
              commissioned_event = v.commissioned_event, commissioned_at = v.commissioned_at, \
@@ -254,16 +268,11 @@ pub async fn update_serials(
              last_event_time = v.last_event_time, last_biz_step = v.last_biz_step, \
              last_disposition = v.last_disposition, owner = v.owner, location = v.location, \
              state = v.state, recalled = v.recalled FROM v WHERE serials.epc = v.epc",
-            values(backend, chunk.len(), 16),
+            values(backend, n, 16),
             write_verb(backend, true)
-        );
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for s in chunk {
-            q = bind_serial(q, s);
-        }
-        q.execute(&mut *conn).await?;
-    }
-    Ok(())
+        )
+    };
+    write_in_chunks(conn, rows, ROWS_PER_STATEMENT, sql, bind_serial).await
 }
 
 /// An aggregation interval to write: new (inserted whole) or stored and now closed.
@@ -300,19 +309,14 @@ pub async fn insert_intervals(
     backend: Backend,
     rows: &[IntervalRow<'_>],
 ) -> Result<(), StorageError> {
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        let sql = format!(
+    let sql = |n| {
+        format!(
             "{} aggregation_intervals ({INTERVAL_COLUMNS}) {}",
             write_verb(backend, false),
-            values(backend, chunk.len(), 6)
-        );
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for i in chunk {
-            q = bind_interval(q, i);
-        }
-        q.execute(&mut *conn).await?;
-    }
-    Ok(())
+            values(backend, n, 6)
+        )
+    };
+    write_in_chunks(conn, rows, ROWS_PER_STATEMENT, sql, bind_interval).await
 }
 
 /// Closes stored open intervals, each found by child, parent and packing event.
@@ -321,24 +325,19 @@ pub async fn close_intervals(
     backend: Backend,
     rows: &[IntervalRow<'_>],
 ) -> Result<(), StorageError> {
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        let sql = format!(
+    let sql = |n| {
+        format!(
             "WITH v ({INTERVAL_COLUMNS}) AS ({}) \
              {} aggregation_intervals SET to_event = v.to_event, to_time = v.to_time FROM v \
              WHERE aggregation_intervals.child = v.child \
              AND aggregation_intervals.parent = v.parent \
              AND aggregation_intervals.from_event = v.from_event \
              AND aggregation_intervals.to_time IS NULL",
-            values(backend, chunk.len(), 6),
+            values(backend, n, 6),
             write_verb(backend, true)
-        );
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for i in chunk {
-            q = bind_interval(q, i);
-        }
-        q.execute(&mut *conn).await?;
-    }
-    Ok(())
+        )
+    };
+    write_in_chunks(conn, rows, ROWS_PER_STATEMENT, sql, bind_interval).await
 }
 
 /// Rows per `event_epcs` statement (three columns: 15,000 binds).
@@ -351,19 +350,21 @@ pub async fn insert_event_epcs(
     backend: Backend,
     rows: &[(&str, i64, &str)],
 ) -> Result<(), StorageError> {
-    for chunk in rows.chunks(EPC_ROWS_PER_STATEMENT) {
-        let sql = format!(
+    let sql = |n| {
+        format!(
             "{} event_epcs (epc, event, role) {}",
             write_verb(backend, false),
-            values(backend, chunk.len(), 3)
-        );
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for (epc, event, role) in chunk {
-            q = q.bind(*epc).bind(*event).bind(*role);
-        }
-        q.execute(&mut *conn).await?;
-    }
-    Ok(())
+            values(backend, n, 3)
+        )
+    };
+    write_in_chunks(
+        conn,
+        rows,
+        EPC_ROWS_PER_STATEMENT,
+        sql,
+        |q, (epc, event, role)| q.bind(*epc).bind(*event).bind(*role),
+    )
+    .await
 }
 
 #[cfg(test)]

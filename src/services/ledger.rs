@@ -516,19 +516,32 @@ impl Ledger {
         Ok(())
     }
 
+    /// Of `keys`, those whose cached row passes `keep` (`None`: no row), sorted, each once.
+    async fn keys_where(
+        &mut self,
+        conn: &mut AnyConnection,
+        keys: &[String],
+        keep: impl Fn(&Names, Option<&Row>) -> bool,
+    ) -> Result<Vec<String>, StorageError> {
+        let syms = self.syms(keys);
+        self.load(conn, &syms).await?;
+        let kept = syms
+            .into_iter()
+            .filter(|s| keep(&self.names, self.row(*s)))
+            .collect();
+        Ok(self.names_of(kept))
+    }
+
     /// Of `keys`, those never commissioned here (sorted, each once).
     pub(crate) async fn not_commissioned(
         &mut self,
         conn: &mut AnyConnection,
         keys: &[String],
     ) -> Result<Vec<String>, StorageError> {
-        let syms = self.syms(keys);
-        self.load(conn, &syms).await?;
-        let missing = syms
-            .into_iter()
-            .filter(|s| self.row(*s).is_none_or(|r| r.commissioned_event.is_none()))
-            .collect();
-        Ok(self.names_of(missing))
+        self.keys_where(conn, keys, |_, r| {
+            r.is_none_or(|r| r.commissioned_event.is_none())
+        })
+        .await
     }
 
     /// Of `keys`, those decommissioned, destroyed or dispensed (sorted, each once).
@@ -537,20 +550,15 @@ impl Ledger {
         conn: &mut AnyConnection,
         keys: &[String],
     ) -> Result<Vec<String>, StorageError> {
-        let syms = self.syms(keys);
-        self.load(conn, &syms).await?;
-        let inactive = syms
-            .into_iter()
-            .filter(|s| {
-                self.row(*s).is_some_and(|r| {
-                    matches!(
-                        self.names.get(r.state),
-                        "decommissioned" | "destroyed" | "dispensed"
-                    )
-                })
+        self.keys_where(conn, keys, |names, r| {
+            r.is_some_and(|r| {
+                matches!(
+                    names.get(r.state),
+                    "decommissioned" | "destroyed" | "dispensed"
+                )
             })
-            .collect();
-        Ok(self.names_of(inactive))
+        })
+        .await
     }
 
     /// Applies `c` to `keys` and everything inside them, any depth; a row whose last event is
@@ -686,13 +694,10 @@ impl Ledger {
         children: &[String],
     ) -> Result<Vec<String>, StorageError> {
         let parent = self.sym(parent);
-        let syms = self.syms(children);
-        self.load(conn, &syms).await?;
-        let outside = syms
-            .into_iter()
-            .filter(|s| self.row(*s).is_none_or(|r| r.parent != Some(parent)))
-            .collect();
-        Ok(self.names_of(outside))
+        self.keys_where(conn, children, |_, r| {
+            r.is_none_or(|r| r.parent != Some(parent))
+        })
+        .await
     }
 
     /// Unpacks those of `children` inside `parent`: closes their intervals in it, clears parent

@@ -21,6 +21,7 @@ crate::on_both_backends!(
     every_decodable_reference_document_is_captured,
     commissioning_twice_and_repeated_epcs,
     the_ledger_is_the_same_flushed_per_event_or_per_document,
+    a_case_repacked_without_unpacking_takes_its_contents_along,
 );
 
 const MFG_GLNS: [&str; 2] = ["0614141000005", "0614141000012"];
@@ -780,4 +781,106 @@ async fn the_ledger_is_the_same_flushed_per_event_or_per_document(backend: Backe
     assert_eq!(a.len(), b.len());
     whole.stop().await;
     per_event.stop().await;
+}
+
+fn json_ld_document(events: &[&str]) -> String {
+    format!(
+        r#"{{"@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+  "type": "EPCISDocument", "schemaVersion": "2.0", "creationDate": "2026-01-05T09:00:00Z",
+  "epcisBody": {{"eventList": [{}]}}}}"#,
+        events.join(", ")
+    )
+}
+
+fn packing(time: &str, parent: &str, child: &str) -> String {
+    format!(
+        r#"{{"type": "AggregationEvent", "eventTime": "{time}", "eventTimeZoneOffset": "+00:00",
+  "parentID": "{parent}", "childEPCs": ["{child}"], "action": "ADD", "bizStep": "packing"}}"#
+    )
+}
+
+/// A unit in a case on a pallet; the case is then packed into another case without being
+/// unpacked from the pallet: the unit's top container follows its case (the ledger's top is
+/// the outermost container of the parent chain). Once within one document (the ledger cache
+/// alone) and once with the repacking in a second document (the stored rows read back).
+async fn a_case_repacked_without_unpacking_takes_its_contents_along(backend: Backend) {
+    use dscsa_exchange::services::Actor;
+    use dscsa_exchange::services::capture::{self, CaptureOptions, HOME};
+    use dscsa_exchange::stored::epc_key;
+
+    let unit = "urn:epc:id:sgtin:0614141.107346.1";
+    let case = "urn:epc:id:sscc:0614141.1000000001";
+    let other_case = "urn:epc:id:sscc:0614141.1000000002";
+    let pallet = "urn:epc:id:sscc:0614141.1000000003";
+    let commission = format!(
+        r#"{{"type": "ObjectEvent", "eventTime": "2026-01-05T10:00:00Z",
+  "eventTimeZoneOffset": "+00:00", "epcList": ["{unit}", "{case}", "{other_case}", "{pallet}"],
+  "action": "ADD", "bizStep": "commissioning", "disposition": "active"}}"#
+    );
+    let into_case = packing("2026-01-05T11:00:00Z", case, unit);
+    let onto_pallet = packing("2026-01-05T12:00:00Z", pallet, case);
+    let repacked = packing("2026-01-05T13:00:00Z", other_case, case);
+    let together = [json_ld_document(&[
+        &commission,
+        &into_case,
+        &onto_pallet,
+        &repacked,
+    ])];
+    let apart = [
+        json_ld_document(&[&commission, &into_case, &onto_pallet]),
+        json_ld_document(&[&repacked]),
+    ];
+    for documents in [&together[..], &apart[..]] {
+        let Some(app) = spawn_app(backend).await else {
+            return;
+        };
+        for body in documents {
+            let report = capture::capture(
+                app.app().db(),
+                &Actor::cli(),
+                HOME,
+                body.clone().into(),
+                "application/ld+json",
+                &CaptureOptions::default(),
+            )
+            .await
+            .unwrap();
+            assert_eq!(report.anomalies, 0, "{report:?}");
+        }
+        let pool = app.app().db().pool().clone();
+        let ledger = |epc: &str| {
+            let (key, pool) = (epc_key(epc), pool.clone());
+            async move {
+                sqlx::query_as::<_, (Option<String>, Option<String>)>(
+                    "SELECT parent_epc, top_epc FROM serials WHERE epc = $1",
+                )
+                .bind(key)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+            }
+        };
+        let other = epc_key(other_case);
+        assert_eq!(
+            ledger(unit).await,
+            (Some(epc_key(case)), Some(other.clone()))
+        );
+        assert_eq!(
+            ledger(case).await,
+            (Some(other.clone()), Some(other.clone()))
+        );
+        let open: Vec<(String, String)> = sqlx::query_as(
+            "SELECT child, parent FROM aggregation_intervals WHERE to_time IS NULL ORDER BY child",
+        )
+        .fetch_all(app.app().db().pool())
+        .await
+        .unwrap();
+        let mut expected = vec![(epc_key(unit), epc_key(case)), (epc_key(case), other)];
+        expected.sort();
+        assert_eq!(
+            open, expected,
+            "the case's interval on the pallet is closed"
+        );
+        app.stop().await;
+    }
 }

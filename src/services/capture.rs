@@ -392,9 +392,8 @@ struct Writer<'a> {
 const OWNING_PARTY: &str = "urn:epcglobal:cbv:sdt:owning_party";
 const CBVMDA: &str = "urn:epcglobal:cbv:mda";
 
-/// The EPC keys of `epcs`, sorted, each once: a list naming one EPC twice would make
-/// PostgreSQL's `INSERT … ON CONFLICT DO UPDATE` refuse the statement, and key order lets the
-/// database write each B-tree page once.
+/// The EPC keys of `epcs`, sorted, each once: an event that names an EPC twice (as a URN and
+/// as a Digital Link, say) names one serial, and key order is the order the ledger writes in.
 fn keys<'e>(epcs: impl IntoIterator<Item = &'e String>) -> Vec<String> {
     let mut keys: Vec<String> = epcs.into_iter().map(|e| epc_key(e)).collect();
     keys.sort_unstable();

@@ -9,7 +9,8 @@
 //! in key order, when the capture flushes: before it commits, when the cache holds more than
 //! [`Ledger::FLUSH_ABOVE`] rows, and before a statement that needs the stored ledger (a lot
 //! recall). A capture holds the store's write lock from start to commit (SQLite's lock, an
-//! advisory lock on PostgreSQL), so nothing else changes these rows meanwhile.
+//! advisory lock on PostgreSQL), so nothing else changes these rows meanwhile. The events' EPC
+//! index rows (`event_epcs`) wait for the same flush, to be written in key order too.
 //!
 //! Invariants:
 //! - A key with a [`Slot`] is authoritative: `Absent` means the store has no row for it and

@@ -8,6 +8,7 @@ mod audit_cmd;
 mod backup_cmd;
 mod capture_cmd;
 mod epcis_cmd;
+mod epcis_hash;
 mod fda_cmd;
 mod fixtures_cmd;
 mod investigations_cmd;

@@ -26,6 +26,15 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// The five event types, in the standard's order.
+    pub const ALL: [Self; 5] = [
+        Self::Object,
+        Self::Aggregation,
+        Self::Transaction,
+        Self::Transformation,
+        Self::Association,
+    ];
+
     /// The XML element name and JSON-LD `type` of this event type.
     pub fn name(self) -> &'static str {
         match self {

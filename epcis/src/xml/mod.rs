@@ -50,6 +50,11 @@ pub struct XmlEvents<R: BufRead> {
     pending: Option<XNode>,
     /// The EPC prefix last fully checked, shared by the events of the document.
     epc_cache: crate::validate::EpcCache,
+    /// Byte offset of the start tag of the event read last (see [`XmlEvents::event_offset`]).
+    event_offset: Option<u64>,
+    /// How many walker frames were open around the first event, and the fewest open since.
+    first_depth: usize,
+    low_depth: usize,
 }
 
 impl<R: BufRead> XmlEvents<R> {
@@ -90,6 +95,9 @@ impl<R: BufRead> XmlEvents<R> {
                 done: false,
                 pending: Some(root),
                 epc_cache: crate::validate::EpcCache::default(),
+                event_offset: None,
+                first_depth: 0,
+                low_depth: 0,
             });
         }
         let (kind, version) = match (&*root.ns, &*root.local) {
@@ -129,11 +137,39 @@ impl<R: BufRead> XmlEvents<R> {
             done: empty,
             pending: None,
             epc_cache: crate::validate::EpcCache::default(),
+            event_offset: None,
+            first_depth: 0,
+            low_depth: 0,
         };
         if !this.done {
             this.pending = this.advance_to_event()?;
+            this.first_depth = this.frames.len();
+            this.low_depth = this.frames.len();
         }
         Ok(this)
+    }
+
+    /// The byte offset in the input of the start tag (`<`) of the event the last `next` returned
+    /// (before the first `next`: of the first event), when the reader noted it. `None` for a
+    /// document that is a bare event.
+    pub fn event_offset(&self) -> Option<u64> {
+        self.event_offset
+    }
+
+    /// Whether the elements open around the event the last `next` returned are the very ones
+    /// that were open around the first event: none of them was closed (and another opened in
+    /// its place) in between.
+    ///
+    /// Then the rest of the document, from this event's [`event_offset`](Self::event_offset)
+    /// on, reads the same when it follows the document's bytes before the first event's
+    /// offset: the element nesting and the namespaces in scope are the same. This is what lets
+    /// a caller read the two halves of a large document on two threads and check the seam
+    /// afterwards (`dscsa epcis hash` does). Byte positions in errors differ in such a spliced
+    /// input, so a caller re-reads the part where one was found.
+    pub fn nesting_unchanged(&self) -> bool {
+        self.event_offset.is_some()
+            && self.low_depth >= self.first_depth
+            && self.frames.len() == self.first_depth
     }
 
     /// The document without its events: kind, schema version, creation date and header.
@@ -161,6 +197,7 @@ impl<R: BufRead> XmlEvents<R> {
                 Step::Open(node, empty) => (node, empty),
                 Step::Close => {
                     self.frames.pop();
+                    self.low_depth = self.low_depth.min(self.frames.len());
                     continue;
                 }
                 Step::Eof => {
@@ -179,6 +216,7 @@ impl<R: BufRead> XmlEvents<R> {
             let next = match frame {
                 Frame::Events if unqualified && local == "extension" => Frame::Events,
                 Frame::Events => {
+                    self.event_offset = self.reader.start_offset();
                     if !empty {
                         self.reader.read_subtree(&mut node)?;
                     }
@@ -312,6 +350,35 @@ impl<R: BufRead> Iterator for XmlEvents<R> {
     }
 }
 
+/// Where an event's start tag may begin in `window`, a piece of an EPCIS XML document: the
+/// first `<` followed by an event element name (`ObjectEvent`, `AggregationEvent`, …, with or
+/// without a namespace prefix) and whitespace, `>` or `/`.
+///
+/// A guess from the bytes alone: the text could sit in a comment, a CDATA section or inside an
+/// `extension` wrapper. A caller that splits a document there checks the seam with
+/// [`XmlEvents::nesting_unchanged`] when the reading from the start arrives at it.
+pub fn find_event_start(window: &[u8]) -> Option<usize> {
+    memchr::memchr_iter(b'<', window).find(|&at| {
+        let Some(rest) = window.get(at + 1..) else {
+            return false;
+        };
+        // An optional prefix: a name and a colon before any other delimiter.
+        let name_end = rest
+            .iter()
+            .position(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')))
+            .unwrap_or(rest.len());
+        let rest = match rest.get(name_end) {
+            Some(b':') => rest.get(name_end + 1..).unwrap_or_default(),
+            _ => rest,
+        };
+        crate::model::EventKind::ALL.iter().any(|kind| {
+            rest.strip_prefix(kind.name().as_bytes())
+                .and_then(|after| after.first())
+                .is_some_and(|b| b.is_ascii_whitespace() || matches!(b, b'>' | b'/'))
+        })
+    })
+}
+
 /// Position-free helper for callers that want the whole document.
 pub(crate) fn decode_all<R: BufRead>(input: R, limits: &Limits) -> DecodeResult<Document> {
     let mut events = XmlEvents::new(input, limits)?;
@@ -322,4 +389,46 @@ pub(crate) fn decode_all<R: BufRead>(input: R, limits: &Limits) -> DecodeResult<
     let mut doc = events.into_head();
     doc.events = list;
     Ok(doc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_start_is_found_with_or_without_a_prefix() {
+        assert_eq!(find_event_start(b"</epc></x>\n  <ObjectEvent>"), Some(13));
+        assert_eq!(
+            find_event_start(b"<a/><epcis:AggregationEvent a='1'>"),
+            Some(4)
+        );
+        assert_eq!(find_event_start(b"<TransactionEvent/>"), Some(0));
+        // Other names that start the same way, and a cut-off tag, are not event starts.
+        assert_eq!(find_event_start(b"<ObjectEventList><ObjectEvents>"), None);
+        assert_eq!(find_event_start(b"<ObjectEvent"), None);
+        assert_eq!(find_event_start(b"no markup"), None);
+    }
+
+    #[test]
+    fn the_nesting_is_unchanged_between_events_of_one_list_only() {
+        let doc = "<epcis:EPCISDocument xmlns:epcis='urn:epcglobal:epcis:xsd:1'><EPCISBody>\
+                   <EventList><ObjectEvent><eventTime>2020-01-01T00:00:00Z</eventTime>\
+                   <eventTimeZoneOffset>+00:00</eventTimeZoneOffset><epcList/><action>OBSERVE</action>\
+                   </ObjectEvent><extension><TransformationEvent><eventTime>2020-01-01T00:00:00Z\
+                   </eventTime><eventTimeZoneOffset>+00:00</eventTimeZoneOffset>\
+                   </TransformationEvent></extension><ObjectEvent><eventTime>2020-01-01T00:00:00Z\
+                   </eventTime><eventTimeZoneOffset>+00:00</eventTimeZoneOffset>\
+                   <epcList/><action>OBSERVE</action></ObjectEvent></EventList></EPCISBody>\
+                   </epcis:EPCISDocument>";
+        let mut events = XmlEvents::new(doc.as_bytes(), &Limits::default()).expect("head");
+        let mut seen = Vec::new();
+        while let Some(event) = events.next() {
+            event.expect("valid");
+            let at = events.event_offset().expect("noted") as usize;
+            assert_eq!(doc.get(at..at + 1), Some("<"));
+            seen.push(events.nesting_unchanged());
+        }
+        // The transformation event sits one element deeper, in the 1.2 `extension` wrapper.
+        assert_eq!(seen, [true, false, true]);
+    }
 }

@@ -33,7 +33,8 @@ pub(crate) struct Counting<R> {
     line: u64,
     line_start: u64,
     armed: bool,
-    mark: Option<(u64, u64)>,
+    /// Line, column and byte offset of the `<` or `&` noted since the last arm.
+    mark: Option<(u64, u64, u64)>,
 }
 
 impl<R: BufRead> Counting<R> {
@@ -60,7 +61,12 @@ impl<R: BufRead> Counting<R> {
     /// Where the event read since [`Counting::arm`] starts, when it starts with `<` or `&`.
     fn mark(&self) -> Option<Position> {
         self.mark
-            .map(|(line, column)| Position::Xml { line, column })
+            .map(|(line, column, _)| Position::Xml { line, column })
+    }
+
+    /// The byte offset of the same mark.
+    fn mark_offset(&self) -> Option<u64> {
+        self.mark.map(|(_, _, offset)| offset)
     }
 
     fn position(&self) -> Position {
@@ -97,7 +103,7 @@ impl<R: BufRead> BufRead for Counting<R> {
         if let Ok(buf) = self.inner.fill_buf() {
             let consumed = buf.get(..amt).unwrap_or(buf);
             if self.armed && matches!(consumed, [b'<' | b'&']) {
-                self.mark = Some((self.line, self.offset - self.line_start + 1));
+                self.mark = Some((self.line, self.offset - self.line_start + 1, self.offset));
                 self.armed = false;
             }
             for nl in memchr::memchr_iter(b'\n', consumed) {
@@ -214,6 +220,11 @@ impl<R: BufRead> XmlReader<R> {
     /// The current position (just after what has been read).
     pub(crate) fn position(&self) -> Position {
         self.reader.get_ref().position()
+    }
+
+    /// The byte offset of the `<` of the element the last step opened, when it was noted.
+    pub(crate) fn start_offset(&self) -> Option<u64> {
+        self.reader.get_ref().mark_offset()
     }
 
     fn check_size(&self) -> Result<(), DecodeError> {

@@ -183,8 +183,29 @@ fn decode_refusal(e: &DecodeError) -> Refusal {
 }
 
 enum Item {
-    Event(Box<Event>, String),
+    Event(Box<Prepared>),
     End(Result<Box<Document>, DecodeError>),
+}
+
+/// An event with what the writer needs of it that does not touch the store: its hash ID, its
+/// stored body and its EPC keys. Computed on the decoder's thread, so that the writer, whose
+/// statements are the capture's critical path, only writes.
+struct Prepared {
+    event: Event,
+    hash: String,
+    body: String,
+    keys: EventKeys,
+}
+
+impl Prepared {
+    fn of(event: Event, ignore: &[(String, String)]) -> Self {
+        Self {
+            hash: epcis::event_hash_id_ignoring(&event, ignore),
+            body: stored::body(&event),
+            keys: EventKeys::of(&event),
+            event,
+        }
+    }
 }
 
 /// Captures `bytes` as `captured_by` (a principal id, or [`HOME`]), on behalf of `actor`.
@@ -196,15 +217,17 @@ pub async fn capture(
     content_type: &str,
     options: &CaptureOptions,
 ) -> Result<CaptureReport, CaptureError> {
-    let (tx_items, mut rx_items) = mpsc::channel::<Item>(64);
+    // A few events of lead are enough to keep the writer busy; each can be large (a shipping
+    // event of 1,000 EPCs with its body and keys is about 250 KB), and peak memory counts.
+    let (tx_items, mut rx_items) = mpsc::channel::<Item>(16);
     let limits = options.limits.clone();
     let input = bytes.clone();
     let decoder = tokio::task::spawn_blocking(move || {
         let result = epcis::decode_stream(&input[..], &limits, |head, event| {
-            let hash = epcis::event_hash_id_ignoring(&event, &head.hash_ignore);
+            let prepared = Prepared::of(event, &head.hash_ignore);
             // The receiver only goes away when the writer gave up; stop decoding then.
             tx_items
-                .blocking_send(Item::Event(Box::new(event), hash))
+                .blocking_send(Item::Event(Box::new(prepared)))
                 .map_err(|_| {
                     DecodeError::new(
                         epcis::Position::Document,
@@ -260,7 +283,8 @@ pub async fn capture(
     let mut head = None;
     while let Some(item) = rx_items.recv().await {
         match item {
-            Item::Event(event, hash) => {
+            Item::Event(prepared) => {
+                let event = &prepared.event;
                 let index = writer.report.events;
                 writer.report.events += 1;
                 // Counts to restore when `proceed` skips the event.
@@ -275,13 +299,13 @@ pub async fn capture(
                         if writer.ledger.is_full() {
                             writer.ledger.flush(&mut tx).await?;
                         }
-                        writer.event(&mut tx, &event, &hash).await
+                        writer.event(&mut tx, &prepared).await
                     }
                     ErrorBehaviour::Proceed => {
                         // Each event's ledger changes reach the store inside its savepoint,
                         // so a refused event takes nothing with it but its own changes.
                         let mut savepoint = tx.begin().await?;
-                        let mut outcome = writer.event(&mut savepoint, &event, &hash).await;
+                        let mut outcome = writer.event(&mut savepoint, &prepared).await;
                         if outcome.is_ok() {
                             outcome = writer
                                 .ledger
@@ -435,10 +459,10 @@ impl EventKeys {
 }
 
 impl Writer<'_> {
-    async fn event(&mut self, conn: &mut AnyConnection, e: &Event, hash: &str) -> Result<(), Skip> {
+    async fn event(&mut self, conn: &mut AnyConnection, p: &Prepared) -> Result<(), Skip> {
+        let (e, hash, body) = (&p.event, p.hash.as_str(), &p.body);
         let event_time =
             stored::micros(&e.event_time).map_err(|m| Skip::Refused(format!("eventTime: {m}")))?;
-        let body = stored::body(e);
         if let Some(decl) = &e.error_declaration {
             let declaration_time = stored::micros(&decl.declaration_time)
                 .map_err(|m| Skip::Refused(format!("errorDeclaration/declarationTime: {m}")))?;
@@ -470,20 +494,19 @@ impl Writer<'_> {
             transformation_id: e.transformation_id.as_deref(),
             captured_by: self.captured_by,
             document_id: self.document_id,
-            body: &body,
+            body,
         };
         let Some(id) = store::insert_event(conn, &row).await? else {
             self.report.duplicates += 1;
             return Ok(());
         };
         self.report.new += 1;
-        let k = EventKeys::of(e);
-        self.query_rows(conn, id, e, &k).await?;
+        self.query_rows(conn, id, e, &p.keys).await?;
         if let Some(decl) = &e.error_declaration {
             // Declared erroneous on arrival, with no original here: keep it beside itself, and
             // let it change nothing in the ledger.
             let declaration_time = stored::micros(&decl.declaration_time).unwrap_or(event_time);
-            self.declaration(conn, id, decl, &body, declaration_time)
+            self.declaration(conn, id, decl, body, declaration_time)
                 .await?;
             return Ok(());
         }
@@ -506,7 +529,7 @@ impl Writer<'_> {
                 .as_deref()
                 .is_some_and(|d| d.ends_with(":disp:recalled")),
         };
-        self.ledger(conn, e, &k, &change).await
+        self.ledger(conn, e, &p.keys, &change).await
     }
 
     /// Stores `decl` (the declaring event's stored `body`) beside event row `event`; `false`

@@ -468,7 +468,7 @@ impl Writer<'_> {
                 .map_err(|m| Skip::Refused(format!("errorDeclaration/declarationTime: {m}")))?;
             if let Some(original) = store::find_event(conn, hash, e.event_id.as_deref()).await? {
                 if self
-                    .declaration(conn, original, decl, &body, declaration_time)
+                    .declaration(conn, original, decl, body, declaration_time)
                     .await?
                 {
                     self.report.new += 1;

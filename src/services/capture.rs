@@ -32,7 +32,7 @@ use crate::audit::record::hex;
 use crate::services::ledger::{Change, Ledger};
 use crate::services::{Actor, audit_seam};
 use crate::storage::capture::{self as store, EventRow};
-use crate::storage::{Backend, Db, StorageError, now_text};
+use crate::storage::{Backend, Db, StorageError, checkpoint, now_text};
 use crate::stored::{self, EpcRole, epc_key};
 
 /// The `captured_by` of what the home organisation imports on the command line: not a valid
@@ -238,7 +238,13 @@ pub async fn capture(
         let _ = tx_items.blocking_send(Item::End(result.map(Box::new)));
     });
 
-    let mut tx = db.begin_write().await?;
+    // The transaction runs on a connection held here, so that it can be restored after the
+    // commit (`storage::checkpoint`).
+    let mut conn = db.pool().acquire().await?;
+    let mut tx = match db.backend() {
+        Backend::Sqlite => conn.begin_with("BEGIN IMMEDIATE").await?,
+        Backend::Postgres => conn.begin().await?,
+    };
     if db.backend() == Backend::Postgres {
         // A capture's statements each touch a few rows of large tables through an index. With
         // the default random_page_cost (4, tuned for spinning disks) the planner prefers hash
@@ -388,7 +394,19 @@ pub async fn capture(
         r.refused.len()
     );
     audit_seam(&mut tx, actor, "epcis.capture", &subject).await?;
-    tx.commit().await?;
+    if db.backend() == Backend::Sqlite {
+        // The log of a large capture is copied into the database file after the commit, on
+        // a background task, instead of before the commit returns.
+        checkpoint::without_inline_checkpoint(&mut tx).await?;
+        let committed = tx.commit().await;
+        if checkpoint::restore(&mut conn, db.pool()).await.is_err() {
+            // Not back to the pool with its automatic checkpoint off.
+            conn.close_on_drop();
+        }
+        committed?;
+    } else {
+        tx.commit().await?;
+    }
     Ok(writer.report)
 }
 

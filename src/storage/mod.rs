@@ -16,7 +16,7 @@
 pub mod agent_tokens;
 pub mod audit;
 pub mod capture;
-mod checkpoint;
+pub mod checkpoint;
 pub mod fda;
 pub mod inventory;
 pub mod investigations;
@@ -27,7 +27,6 @@ pub mod query;
 pub mod trace;
 pub mod verify;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::AnyConnection;
@@ -96,8 +95,6 @@ impl From<partners::Error> for StorageError {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
-    /// Held by every clone; the SQLite checkpointing task stops when the last one is dropped.
-    _alive: Arc<()>,
 }
 
 static MIGRATE_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -164,11 +161,6 @@ impl Db {
                         sqlx::query("PRAGMA busy_timeout = 60000")
                             .execute(&mut *conn)
                             .await?;
-                        if !read_only {
-                            sqlx::query(checkpoint::NO_AUTOCHECKPOINT)
-                                .execute(&mut *conn)
-                                .await?;
-                        }
                     }
                     if read_only {
                         let statement = match backend {
@@ -184,15 +176,7 @@ impl Db {
             })
             .connect(url.expose())
             .await?;
-        let alive = Arc::new(());
-        if backend == Backend::Sqlite && !read_only {
-            checkpoint::start(pool.clone(), &alive);
-        }
-        Ok(Self {
-            pool,
-            backend,
-            _alive: alive,
-        })
+        Ok(Self { pool, backend })
     }
 
     /// Applies the migrations that have not run yet. Returns how many ran.

@@ -323,56 +323,54 @@ mod tests {
             + epcis::xml::find_event_start(&doc.as_bytes()[middle..]).expect("an event start");
         // The first event start past the middle is now in a comment.
         let doc = format!("{}<!--<ObjectEvent>-->{}", &doc[..at], &doc[at..]);
-        let file = file_of(&doc);
-        let limits = Limits::default();
-        let one = one_reader(file.path(), &limits);
-        let (two, used) = two_readers(file.path(), &limits);
-        assert!(!used, "a seam in a comment is refused");
+        let printed = refused_seam(&doc, &Limits::default());
+        assert_eq!(printed.0.lines().count() as u64, bulk::DEEP_EVENTS);
+    }
+
+    /// A deep-chain document whose SGTIN at byte `at` (of the unspoiled text) has a serial
+    /// character outside GS1 CSET 82.
+    fn spoiled(batch: u64, at: impl Fn(&str) -> Option<usize>) -> String {
+        let doc = bulk::deep_chain_document(batch);
+        let prefix = "urn:epc:id:sgtin:";
+        let at = at(&doc).expect("an SGTIN");
+        format!("{}{prefix}x{}", &doc[..at], &doc[at + prefix.len()..])
+    }
+
+    /// Runs both readings of `doc`, checks that the second thread's part was not used and that
+    /// both printed the same, and returns what was printed.
+    fn refused_seam(doc: &str, limits: &Limits) -> Printed {
+        let file = file_of(doc);
+        let one = one_reader(file.path(), limits);
+        let (two, used) = two_readers(file.path(), limits);
+        assert!(!used);
         assert_eq!(two, one);
-        assert_eq!(two.0.lines().count() as u64, bulk::DEEP_EVENTS);
+        one
     }
 
     #[test]
     fn an_error_past_the_seam_is_reported_where_it_is() {
-        let doc = bulk::deep_chain_document(2);
-        let last = doc.rfind("urn:epc:id:sgtin:").expect("an SGTIN");
-        let doc = format!("{}urn:epc:id:sgtin:x{}", &doc[..last], &doc[last + 17..]);
-        let file = file_of(&doc);
-        let limits = Limits::default();
-        let one = one_reader(file.path(), &limits);
-        let error = one.1.clone().expect("the bad EPC is refused");
+        let doc = spoiled(2, |d| d.rfind("urn:epc:id:sgtin:"));
+        let error = refused_seam(&doc, &Limits::default())
+            .1
+            .expect("the bad EPC is refused");
         assert!(error.contains("line "), "{error}");
-        let (two, used) = two_readers(file.path(), &limits);
-        assert!(!used);
-        assert_eq!(two, one);
     }
 
     #[test]
     fn an_error_before_the_seam_stops_both_readers() {
-        let doc = bulk::deep_chain_document(3);
-        let early = doc.find("urn:epc:id:sgtin:").expect("an SGTIN");
-        let doc = format!("{}urn:epc:id:sgtin:x{}", &doc[..early], &doc[early + 17..]);
-        let file = file_of(&doc);
-        let limits = Limits::default();
-        let one = one_reader(file.path(), &limits);
-        assert!(one.1.is_some());
-        let (two, used) = two_readers(file.path(), &limits);
-        assert!(!used);
-        assert_eq!(two, one);
+        let doc = spoiled(3, |d| d.find("urn:epc:id:sgtin:"));
+        assert!(refused_seam(&doc, &Limits::default()).1.is_some());
     }
 
     #[test]
     fn the_event_limit_counts_both_halves() {
-        let file = file_of(&bulk::deep_chain_document(4));
         let limits = Limits {
             max_events: bulk::DEEP_EVENTS - 1,
             ..Limits::default()
         };
-        let one = one_reader(file.path(), &limits);
-        let error = one.1.clone().expect("one event too many");
+        let error = refused_seam(&bulk::deep_chain_document(4), &limits)
+            .1
+            .expect("one event too many");
         assert!(error.contains("events in one document"), "{error}");
-        let (two, used) = two_readers(file.path(), &limits);
-        assert!(!used);
-        assert_eq!(two, one);
     }
 }

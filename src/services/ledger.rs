@@ -328,16 +328,10 @@ impl Ledger {
 
     /// Looks up the keys the cache has not seen.
     async fn load(&mut self, conn: &mut AnyConnection, keys: &[Sym]) -> Result<(), StorageError> {
-        let mut missing: Vec<Sym> = keys
-            .iter()
-            .copied()
-            .filter(|k| matches!(self.slot(*k), Slot::Unknown))
-            .collect();
+        let missing = sorted_unique(keys, |k| matches!(self.slot(k), Slot::Unknown));
         if missing.is_empty() {
             return Ok(());
         }
-        missing.sort_unstable();
-        missing.dedup();
         let found = store::serials(conn, self.backend, &self.json(&missing)).await?;
         self.cache_stored(conn, found).await?;
         for k in missing {
@@ -358,16 +352,10 @@ impl Ledger {
         conn: &mut AnyConnection,
         parents: &[Sym],
     ) -> Result<(), StorageError> {
-        let mut todo: Vec<Sym> = parents
-            .iter()
-            .copied()
-            .filter(|p| !self.children_complete.contains(p))
-            .collect();
+        let todo = sorted_unique(parents, |p| !self.children_complete.contains(&p));
         if todo.is_empty() {
             return Ok(());
         }
-        todo.sort_unstable();
-        todo.dedup();
         let found = store::serials_inside(conn, self.backend, &self.json(&todo)).await?;
         self.cache_stored(conn, found).await?;
         self.children_complete.extend(todo);
@@ -859,6 +847,14 @@ impl Ledger {
         let backend = self.backend;
         *self = Self::new(backend);
     }
+}
+
+/// The `keys` that `wanted` keeps, sorted, each once (the order the store is read in).
+fn sorted_unique(keys: &[Sym], wanted: impl Fn(Sym) -> bool) -> Vec<Sym> {
+    let mut out: Vec<Sym> = keys.iter().copied().filter(|&k| wanted(k)).collect();
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 #[cfg(test)]

@@ -241,10 +241,7 @@ pub async fn capture(
     // The transaction runs on a connection held here, so that it can be restored after the
     // commit (`storage::checkpoint`).
     let mut conn = db.pool().acquire().await?;
-    let mut tx = match db.backend() {
-        Backend::Sqlite => conn.begin_with("BEGIN IMMEDIATE").await?,
-        Backend::Postgres => conn.begin().await?,
-    };
+    let mut tx = db.begin_write_on(&mut conn).await?;
     if db.backend() == Backend::Postgres {
         // A capture's statements each touch a few rows of large tables through an index. With
         // the default random_page_cost (4, tuned for spinning disks) the planner prefers hash

@@ -97,6 +97,9 @@ pub struct Db {
     backend: Backend,
 }
 
+/// How a SQLite write transaction starts (why: [`Db::begin_write`]).
+const SQLITE_BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+
 static MIGRATE_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static MIGRATE_POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -236,8 +239,20 @@ impl Db {
     /// "database is locked" when another writer got in between, without waiting.
     pub async fn begin_write(&self) -> Result<Transaction<'static, sqlx::Any>, StorageError> {
         Ok(match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Sqlite => self.pool.begin_with(SQLITE_BEGIN_WRITE).await?,
             Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
+    /// [`Db::begin_write`] on a connection the caller holds, to change its state around the
+    /// commit (a capture's, `storage::checkpoint`).
+    pub async fn begin_write_on<'c>(
+        &self,
+        conn: &'c mut AnyConnection,
+    ) -> Result<Transaction<'c, sqlx::Any>, StorageError> {
+        Ok(match self.backend {
+            Backend::Sqlite => conn.begin_with(SQLITE_BEGIN_WRITE).await?,
+            Backend::Postgres => conn.begin().await?,
         })
     }
 

@@ -81,6 +81,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 app.db().clone(),
                 Arc::clone(&metrics),
             ),
+            ledger_reads: services::ledger_reads::LedgerReads::direct(app.db().clone()),
             principals: Default::default(),
             package_key: Arc::new(dscsa_exchange::audit::CheckpointKey::generate()?),
             // A benchmark must not be throttled; the budget check still runs.

@@ -212,6 +212,7 @@ fn main() {
                 app.db().clone(),
                 Arc::clone(&metrics),
             ),
+            ledger_reads: services::ledger_reads::LedgerReads::direct(app.db().clone()),
             principals: Default::default(),
             package_key: Arc::new(dscsa_exchange::audit::CheckpointKey::generate().expect("key")),
             // A benchmark must not be throttled; the budget check still runs.

@@ -174,6 +174,7 @@ impl Application {
             capture: config.capture.clone(),
             organisation: Arc::clone(&organisation),
             audit_writer: audit_writer.clone(),
+            ledger_reads: crate::services::ledger_reads::LedgerReads::start(db.clone()),
             principals: crate::principal_cache::PrincipalCache::default(),
             package_key,
             limits: Arc::new(config.partner_limits.clone()),

@@ -36,6 +36,8 @@ pub struct AppState {
     pub organisation: Arc<crate::config::OrganisationSettings>,
     /// The audit trail's group-commit writer (`services::audit_writer`).
     pub audit_writer: crate::services::audit_writer::AuditWriter,
+    /// Verification's batched ledger reads (`services::ledger_reads`).
+    pub ledger_reads: crate::services::ledger_reads::LedgerReads,
     /// Resolved principals by certificate (`principal_cache`).
     pub principals: crate::principal_cache::PrincipalCache,
     /// The audit checkpoint key, which also signs FDA records packages' manifests.

@@ -259,9 +259,14 @@ async fn verify_handler(
         id: auth.principal().id.to_string(),
         channel: "rest",
     };
-    let (answer, log) = verify::answer(&state.db, &state.organisation, &requester, &request)
-        .await
-        .map_err(verify_error)?;
+    let (answer, log) = verify::answer(
+        &state.ledger_reads,
+        &state.organisation,
+        &requester,
+        &request,
+    )
+    .await
+    .map_err(verify_error)?;
     let mut response = json(&answer);
     // The log entry commits with the request's audit record (see `audit_layer`).
     response

@@ -590,8 +590,9 @@ impl DscsaMcp {
             id: grant.principal.id.as_str().to_owned(),
             channel: "mcp",
         };
+        let reads = crate::services::ledger_reads::LedgerReads::direct(self.db().clone());
         let (answer, entry) =
-            verify_service::answer(self.db(), self.organisation(), &requester, &request)
+            verify_service::answer(&reads, self.organisation(), &requester, &request)
                 .await
                 .map_err(|e| match e {
                     verify_service::VerifyError::Storage(e) => storage(e),

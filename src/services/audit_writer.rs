@@ -141,7 +141,7 @@ async fn write_all(db: &Db, jobs: &[Job]) -> Result<Vec<AuditRecord>, StorageErr
             Companion::Verification(entry) => entry.row(),
         })
         .collect();
-    crate::storage::verify::log_all(&mut tx, &verifications).await?;
+    crate::storage::verify::log_all(&mut tx, db.backend(), &verifications).await?;
     let records = jobs.iter().map(|j| j.record.clone()).collect();
     let sealed = crate::storage::audit::append_all(&mut tx, db.backend(), records).await?;
     tx.commit().await?;

@@ -14,6 +14,7 @@ pub mod capture;
 pub mod fda;
 pub mod investigations;
 pub(crate) mod ledger;
+pub mod ledger_reads;
 pub mod principals;
 pub mod query;
 pub mod trace;

@@ -16,6 +16,7 @@ use std::fmt;
 use epcis::id::{Expiry, Gtin, ScannedProduct};
 use serde::Serialize;
 
+use super::ledger_reads::LedgerReads;
 use crate::config::OrganisationSettings;
 use crate::storage::verify::{self as store, LedgerEntry, LogEntry};
 use crate::storage::{Db, StorageError};
@@ -341,21 +342,23 @@ pub async fn verify(
     request: &Request,
     investigation: Option<i64>,
 ) -> Result<Answer, VerifyError> {
-    let (answer, mut entry) = answer(db, organisation, requester, request).await?;
+    let reads = LedgerReads::direct(db.clone());
+    let (answer, mut entry) = answer(&reads, organisation, requester, request).await?;
     entry.investigation = investigation;
     let mut conn = db.pool().acquire().await.map_err(StorageError::from)?;
-    store::log(&mut conn, &entry.row()).await?;
+    store::log(&mut conn, db.backend(), &entry.row()).await?;
     Ok(answer)
 }
 
-/// Answers a verification request from the ledger and returns the log entry to write with
+/// Answers a verification request from the ledger (read through `reads`: batched on the
+/// partner listener, one statement for other callers) and returns the log entry to write with
 /// it. The partner listener writes the entry in the transaction of the request's audit
 /// record (`services::audit_writer`), so an answer is logged exactly when it is audited.
 ///
 /// # Errors
 /// [`VerifyError`]: not configured, a GTIN we do not answer for, storage.
 pub async fn answer(
-    db: &Db,
+    reads: &LedgerReads,
     organisation: &OrganisationSettings,
     requester: &Requester,
     request: &Request,
@@ -364,15 +367,10 @@ pub async fn answer(
     if !organisation.company_prefixes.is_empty() && !owns_gtin(organisation, &request.gtin) {
         return Err(VerifyError::UnknownGtin(request.gtin.as_str().to_owned()));
     }
-    let mut conn = db.pool().acquire().await.map_err(StorageError::from)?;
-    let entry = store::ledger_entry(&mut conn, &request.epc_key()).await?;
-    if entry.is_none()
-        && organisation.company_prefixes.is_empty()
-        && !store::gtin_known(&mut conn, request.gtin.as_str()).await?
-    {
+    let entry = reads.entry(request.epc_key()).await?;
+    if entry.is_none() && !answers_for(reads.db(), organisation, &request.gtin).await? {
         return Err(VerifyError::UnknownGtin(request.gtin.as_str().to_owned()));
     }
-    drop(conn);
     let now = time::OffsetDateTime::now_utc();
     let data = judge(request, entry.as_ref(), now.date());
     let answer = Answer {

@@ -80,26 +80,18 @@ pub async fn append_all(
         prev = s.hash.clone();
         sealed.push(s);
     }
-    // At most 1,900 rows per statement: 17 binds each, under SQLite's 32,766.
+    // At most 1,900 rows per statement: 17 binds each, under SQLite's 32,766. On SQLite,
+    // `INSERT OR ROLLBACK` with anonymous placeholders (why: `super::write_verb`,
+    // `super::values`): the rows follow the head read under the write lock, so none can
+    // conflict, and a failure ends the transaction whole.
     for chunk in sealed.chunks(1900) {
-        let mut sql = String::from(
-            "INSERT INTO audit_records (seq, time, actor, actor_kind, token_id, channel, action, \
-             target, params, outcome, status, result_digest, rows, purpose, client_addr, \
-             prev_hash, hash) VALUES ",
+        let sql = format!(
+            "{} audit_records (seq, time, actor, actor_kind, token_id, channel, action, target, \
+             params, outcome, status, result_digest, rows, purpose, client_addr, prev_hash, \
+             hash) {}",
+            super::write_verb(backend, false),
+            super::values(backend, chunk.len(), 17)
         );
-        for i in 0..chunk.len() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push('(');
-            for j in 1..=17 {
-                if j > 1 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(&format!("${}", i * 17 + j));
-            }
-            sql.push(')');
-        }
         // The text holds placeholders only; every value is bound.
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for s in chunk {

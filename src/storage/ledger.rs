@@ -7,12 +7,10 @@
 //! [`ROWS_PER_STATEMENT`] rows: a flush of 100,000 serials is a hundred statements, not
 //! 100,000 round trips.
 
-use std::fmt::Write as _;
-
 use sqlx::{AnyConnection, AssertSqlSafe, Row as _};
 
 use super::capture::dialect;
-use super::{Backend, StorageError};
+use super::{Backend, StorageError, values, write_verb};
 
 /// Rows per write statement: at 16 columns, 16,000 binds, under SQLite's limit of 32,766 and
 /// PostgreSQL's 65,535.
@@ -150,49 +148,6 @@ pub async fn open_intervals(
             })
         })
         .collect()
-}
-
-/// `VALUES (…), (…), …`: `rows` rows of `cols` placeholders, `?` on SQLite and `$n` on
-/// PostgreSQL. WHY not `$n` on both: sqlx's SQLite driver finds a numbered placeholder's value
-/// by asking SQLite its name, a scan of the statement's named parameters, so a statement of n
-/// numbered binds costs n² (measured: 90 % of a capture); anonymous ones bind in order.
-fn values(backend: Backend, rows: usize, cols: usize) -> String {
-    let mut out = String::with_capacity(rows * cols * 6 + 8);
-    out.push_str("VALUES ");
-    for r in 0..rows {
-        if r > 0 {
-            out.push_str(", ");
-        }
-        out.push('(');
-        for c in 0..cols {
-            if c > 0 {
-                out.push_str(", ");
-            }
-            match backend {
-                Backend::Sqlite => out.push('?'),
-                Backend::Postgres => {
-                    let _ = write!(out, "${}", r * cols + c + 1);
-                }
-            }
-        }
-        out.push(')');
-    }
-    out
-}
-
-/// `INSERT` (`UPDATE` with `update`) with, on SQLite, `OR ROLLBACK`. WHY: a multi-row
-/// statement that may fail half-way makes SQLite copy every page it touches to a statement
-/// journal, to undo that statement alone (measured: 12 % of a capture). A flush's rows cannot
-/// conflict with what is stored, so a failure is a defect; `OR ROLLBACK` ends the whole
-/// transaction instead, the capture fails whole, and no journal is needed. PostgreSQL fails the
-/// transaction on any error anyway.
-fn write_verb(backend: Backend, update: bool) -> &'static str {
-    match (backend, update) {
-        (Backend::Sqlite, false) => "INSERT OR ROLLBACK INTO",
-        (Backend::Sqlite, true) => "UPDATE OR ROLLBACK",
-        (Backend::Postgres, false) => "INSERT INTO",
-        (Backend::Postgres, true) => "UPDATE",
-    }
 }
 
 type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
@@ -365,18 +320,4 @@ pub async fn insert_event_epcs(
         |q, (epc, event, role)| q.bind(*epc).bind(*event).bind(*role),
     )
     .await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn values_are_anonymous_on_sqlite_and_numbered_on_postgres() {
-        assert_eq!(values(Backend::Sqlite, 2, 2), "VALUES (?, ?), (?, ?)");
-        assert_eq!(
-            values(Backend::Postgres, 2, 3),
-            "VALUES ($1, $2, $3), ($4, $5, $6)"
-        );
-    }
 }

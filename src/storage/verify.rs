@@ -1,9 +1,10 @@
-//! SQL of verification: one ledger row by primary key (with the lot's latest FDA expiry
-//! extension), the verification log, and expiry extensions.
+//! SQL of verification: ledger rows by primary key, one or a batch (with the lot's latest FDA
+//! expiry extension), the verification log, and expiry extensions.
 
-use sqlx::{AnyConnection, Row as _};
+use sqlx::{AnyConnection, AssertSqlSafe, Row as _};
 
-use super::StorageError;
+use super::capture::dialect;
+use super::{Backend, StorageError};
 
 /// What verification needs of a serial's ledger row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,33 +29,59 @@ pub struct LedgerEntry {
     pub illegitimate: bool,
 }
 
+/// The columns of a [`LedgerEntry`], after the EPC key, from `serials s`.
+const ENTRY_COLUMNS: &str = "s.epc, s.gtin, s.lot, s.expiry, \
+    (SELECT x.extended_expiry FROM expiry_extensions x \
+      WHERE x.gtin = s.gtin AND x.lot = s.lot ORDER BY x.id DESC LIMIT 1), \
+    s.commissioned_event, s.state, s.recalled, s.suspect, s.illegitimate";
+
+/// The EPC key and ledger entry of a row of [`ENTRY_COLUMNS`].
+fn entry_from_row(row: &sqlx::any::AnyRow) -> Result<(String, LedgerEntry), StorageError> {
+    Ok((
+        row.try_get(0)?,
+        LedgerEntry {
+            gtin: row.try_get::<Option<String>, _>(1)?.unwrap_or_default(),
+            lot: row.try_get(2)?,
+            expiry: row.try_get(3)?,
+            extended_expiry: row.try_get(4)?,
+            commissioned: row.try_get::<Option<i64>, _>(5)?.is_some(),
+            state: row.try_get(6)?,
+            recalled: row.try_get::<i64, _>(7)? != 0,
+            suspect: row.try_get::<i64, _>(8)? != 0,
+            illegitimate: row.try_get::<i64, _>(9)? != 0,
+        },
+    ))
+}
+
 /// The ledger row of `epc` (a stored EPC key).
 pub async fn ledger_entry(
     conn: &mut AnyConnection,
     epc: &str,
 ) -> Result<Option<LedgerEntry>, StorageError> {
-    let row = sqlx::query(
-        "SELECT s.gtin, s.lot, s.expiry, \
-           (SELECT x.extended_expiry FROM expiry_extensions x \
-             WHERE x.gtin = s.gtin AND x.lot = s.lot ORDER BY x.id DESC LIMIT 1), \
-           s.commissioned_event, s.state, s.recalled, s.suspect, s.illegitimate \
-         FROM serials s WHERE s.epc = $1",
-    )
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {ENTRY_COLUMNS} FROM serials s WHERE s.epc = $1"
+    )))
     .bind(epc)
     .fetch_optional(&mut *conn)
     .await?;
-    let Some(row) = row else { return Ok(None) };
-    Ok(Some(LedgerEntry {
-        gtin: row.try_get::<Option<String>, _>(0)?.unwrap_or_default(),
-        lot: row.try_get(1)?,
-        expiry: row.try_get(2)?,
-        extended_expiry: row.try_get(3)?,
-        commissioned: row.try_get::<Option<i64>, _>(4)?.is_some(),
-        state: row.try_get(5)?,
-        recalled: row.try_get::<i64, _>(6)? != 0,
-        suspect: row.try_get::<i64, _>(7)? != 0,
-        illegitimate: row.try_get::<i64, _>(8)? != 0,
-    }))
+    row.as_ref()
+        .map(|r| entry_from_row(r).map(|(_, entry)| entry))
+        .transpose()
+}
+
+/// The ledger rows of `epcs` (a JSON array of stored EPC keys), with their keys, in one
+/// statement; keys with no row are left out.
+pub async fn ledger_entries(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    epcs: &str,
+) -> Result<Vec<(String, LedgerEntry)>, StorageError> {
+    let sql = format!("SELECT {ENTRY_COLUMNS} FROM serials s WHERE IN_JSON(s.epc, $1)");
+    let rows = sqlx::query(dialect(backend, &sql))
+        .bind(epcs)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(entry_from_row).collect()
 }
 
 /// Whether any serial of `gtin` was commissioned here.
@@ -161,23 +188,25 @@ impl LogEntry {
     }
 }
 
-/// Appends verifications to the log in one statement per 1,000 rows.
-pub async fn log_all(conn: &mut AnyConnection, rows: &[LogRow<'_>]) -> Result<(), StorageError> {
+/// Appends verifications to the log in one statement per 1,000 rows, in the caller's
+/// transaction. On SQLite the statement is `INSERT OR ROLLBACK` with anonymous placeholders
+/// (why: [`super::write_verb`], [`super::values`]): a log row cannot conflict with a stored one,
+/// so a failure ends the caller's transaction, which the audit writer then retries row by row.
+pub async fn log_all(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    rows: &[LogRow<'_>],
+) -> Result<(), StorageError> {
     for chunk in rows.chunks(1000) {
-        let mut sql = String::from(
-            "INSERT INTO verifications (corr_uuid, requested_at, requester, channel, req_gln, \
-             context, gtin, lot, serial, expiry, verified, failure_reason, additional_info, \
-             answer, investigation_id) VALUES ",
+        let sql = format!(
+            "{} verifications (corr_uuid, requested_at, requester, channel, req_gln, context, \
+             gtin, lot, serial, expiry, verified, failure_reason, additional_info, answer, \
+             investigation_id) {}",
+            super::write_verb(backend, false),
+            super::values(backend, chunk.len(), 15)
         );
-        for i in 0..chunk.len() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            let p: Vec<String> = (1..=15).map(|j| format!("${}", i * 15 + j)).collect();
-            sql.push_str(&format!("({})", p.join(", ")));
-        }
         // The text holds placeholders only; every value is bound.
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let mut query = sqlx::query(AssertSqlSafe(sql));
         for row in chunk {
             query = query
                 .bind(row.corr_uuid.to_owned())
@@ -201,31 +230,13 @@ pub async fn log_all(conn: &mut AnyConnection, rows: &[LogRow<'_>]) -> Result<()
     Ok(())
 }
 
-/// Appends one verification to the log.
-pub async fn log(conn: &mut AnyConnection, row: &LogRow<'_>) -> Result<(), StorageError> {
-    sqlx::query(
-        "INSERT INTO verifications (corr_uuid, requested_at, requester, channel, req_gln, \
-         context, gtin, lot, serial, expiry, verified, failure_reason, additional_info, answer, \
-         investigation_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-    )
-    .bind(row.corr_uuid)
-    .bind(row.requested_at)
-    .bind(row.requester)
-    .bind(row.channel)
-    .bind(row.req_gln)
-    .bind(row.context)
-    .bind(row.gtin)
-    .bind(row.lot)
-    .bind(row.serial)
-    .bind(row.expiry)
-    .bind(i64::from(row.verified))
-    .bind(row.failure_reason)
-    .bind(row.additional_info)
-    .bind(row.answer)
-    .bind(row.investigation)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+/// Appends one verification to the log (outside any batch: the CLI's and investigations').
+pub async fn log(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    row: &LogRow<'_>,
+) -> Result<(), StorageError> {
+    log_all(conn, backend, std::slice::from_ref(row)).await
 }
 
 /// A logged verification, for investigations and records packages.

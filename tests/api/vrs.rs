@@ -13,6 +13,7 @@ crate::on_both_backends!(
     answers_follow_the_ledger,
     percent_encoded_identifiers_and_extended_expiry,
     refusals_name_the_reason,
+    concurrent_answers_match_single_ones,
 );
 
 const EAST_GLN: &str = "0860001000009";
@@ -439,4 +440,97 @@ async fn refusals_name_the_reason(backend: Backend) {
         .await,
     );
     bare.stop().await;
+}
+
+/// Many verifications at once are read in batches (`services::ledger_reads`): each must get
+/// the answer it gets alone, whatever else its batch held (other serials, the same serial
+/// twice, serials we do not have), and each must be logged once.
+async fn concurrent_answers_match_single_ones(backend: Backend) {
+    let Some(app) = spawn_demo(backend).await else {
+        return;
+    };
+    let east = app.client(Some(&app.issue("whs-east")));
+    let rows = {
+        let mut conn = app.app().db().pool().acquire().await.unwrap();
+        sqlx::query(
+            "SELECT epc, gtin, lot, expiry FROM serials WHERE commissioned_event IS NOT NULL \
+             AND lot IS NOT NULL ORDER BY epc LIMIT 24",
+        )
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap()
+    };
+    assert!(rows.len() >= 12, "the demo chain has serials to verify");
+    let mut urls = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        let epc: String = row.get(0);
+        let serial = epcis::id::DigitalLink::parse(&epc)
+            .unwrap()
+            .serial()
+            .unwrap()
+            .to_owned();
+        let (gtin, lot, expiry): (String, String, String) = (row.get(1), row.get(2), row.get(3));
+        let exp = format!("{}{}{}", &expiry[2..4], &expiry[5..7], &expiry[8..10]);
+        let query = format!(
+            "exp={exp}&reqGLN={EAST_GLN}&corrUUID={}",
+            uuid::Uuid::new_v4()
+        );
+        urls.push(url(&app, &gtin, &lot, &serial, &query));
+        // A serial we do not have, and a wrong lot, beside the real ones.
+        if i % 4 == 0 {
+            urls.push(url(&app, &gtin, &lot, &format!("NOSUCH{i}"), &query));
+            urls.push(url(&app, &gtin, "WRONGLOT", &serial, &query));
+        }
+    }
+    let alone: Vec<serde_json::Value> = {
+        let mut answers = Vec::new();
+        for u in &urls {
+            let (status, body) = verify_as(&east, u).await;
+            assert_eq!(status, 200, "{body}");
+            answers.push(body["data"].clone());
+        }
+        answers
+    };
+    let count = |app: &TestApp| {
+        let db = app.app().db().clone();
+        async move {
+            let mut conn = db.pool().acquire().await.unwrap();
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM verifications")
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap()
+        }
+    };
+    let logged_before = count(&app).await;
+    // Every request three times over, all at once: batches of many keys, each key several
+    // times in a batch.
+    let mut tasks = tokio::task::JoinSet::new();
+    for round in 0..3 {
+        for (i, u) in urls.iter().enumerate() {
+            let (client, u) = (east.clone(), u.clone());
+            tasks.spawn(async move { (round, i, verify_as(&client, &u).await) });
+        }
+    }
+    let mut seen = 0;
+    while let Some(done) = tasks.join_next().await {
+        let (round, i, (status, body)) = done.unwrap();
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            body["data"], alone[i],
+            "request {i} in round {round}: {body}"
+        );
+        seen += 1;
+    }
+    assert_eq!(seen, urls.len() * 3);
+    let verified = alone.iter().filter(|d| d["verified"] == true).count();
+    assert!(
+        verified > 0 && verified < alone.len(),
+        "a mix of answers: {alone:?}"
+    );
+    assert_eq!(
+        count(&app).await - logged_before,
+        i64::try_from(urls.len() * 3).unwrap(),
+        "each concurrent verification is logged once"
+    );
+    app.stop().await;
 }

@@ -18,9 +18,11 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
+use sqlx::AnyConnection;
+
 use crate::audit::{AuditRecord, NewRecord};
 use crate::metrics::Metrics;
-use crate::storage::{Db, StorageError};
+use crate::storage::{Backend, Db, StorageError};
 
 /// Most records in one transaction.
 const MAX_BATCH: usize = 512;
@@ -100,10 +102,74 @@ fn count(metrics: &Metrics, job: &Job) {
     }
 }
 
+/// The writer's state between batches. On SQLite: a connection of its own, taken out of the
+/// pool (`detach`) because it runs transactions sqlx does not track, and the head of the trail
+/// as its last commit left it. With both, a batch is one round trip
+/// (`storage::audit::append_all_sqlite_at`); each statement of the general path is a round trip
+/// to the connection's worker thread, and under load each hand-off waits for a core.
+struct Writer {
+    db: Db,
+    conn: Option<AnyConnection>,
+    head: Option<(i64, String)>,
+}
+
+impl Writer {
+    async fn write_all(&mut self, jobs: &[Job]) -> Result<Vec<AuditRecord>, StorageError> {
+        if let Some(head) = self.head.take() {
+            match self.write_at(head, jobs).await {
+                Ok(sealed) => {
+                    self.head = head_after(&sealed);
+                    return Ok(sealed);
+                }
+                Err(e) => {
+                    // Another writer moved the head, or the database failed: the connection may
+                    // be inside the failed transaction, so it is closed, and the batch goes the
+                    // general way, which reads the head again.
+                    if let Some(conn) = self.conn.take() {
+                        // Closing rolls back what the failed statement list left open.
+                        let _ = sqlx::Connection::close(conn).await;
+                    }
+                    tracing::debug!(error = %e, "one-round-trip audit batch refused; written the general way");
+                }
+            }
+        }
+        let sealed = write_all(&self.db, jobs).await?;
+        if self.db.backend() == Backend::Sqlite {
+            self.head = head_after(&sealed);
+        }
+        Ok(sealed)
+    }
+
+    async fn write_at(
+        &mut self,
+        head: (i64, String),
+        jobs: &[Job],
+    ) -> Result<Vec<AuditRecord>, StorageError> {
+        let conn = match self.conn.take() {
+            Some(conn) => conn,
+            None => self.db.pool().acquire().await?.detach(),
+        };
+        let conn = self.conn.insert(conn);
+        let log = log_rows(jobs);
+        let records = jobs.iter().map(|j| j.record.clone()).collect();
+        crate::storage::audit::append_all_sqlite_at(conn, head, records, &log).await
+    }
+}
+
+/// The head after `sealed`, the records just committed.
+fn head_after(sealed: &[AuditRecord]) -> Option<(i64, String)> {
+    sealed.last().map(|r| (r.seq, r.hash.clone()))
+}
+
 async fn run(db: Db, mut rx: mpsc::UnboundedReceiver<Job>, metrics: Arc<Metrics>) {
+    let mut writer = Writer {
+        db,
+        conn: None,
+        head: None,
+    };
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        match write_all(&db, &batch).await {
+        match writer.write_all(&batch).await {
             Ok(sealed) => {
                 for (job, record) in batch.drain(..).zip(sealed) {
                     super::log_recorded(&record);
@@ -118,7 +184,7 @@ async fn run(db: Db, mut rx: mpsc::UnboundedReceiver<Job>, metrics: Arc<Metrics>
             }
             Err(_) => {
                 for job in batch.drain(..) {
-                    let one = write_all(&db, std::slice::from_ref(&job)).await;
+                    let one = writer.write_all(std::slice::from_ref(&job)).await;
                     if one.is_ok() {
                         count(&metrics, &job);
                     }
@@ -132,18 +198,126 @@ async fn run(db: Db, mut rx: mpsc::UnboundedReceiver<Job>, metrics: Arc<Metrics>
     }
 }
 
-async fn write_all(db: &Db, jobs: &[Job]) -> Result<Vec<AuditRecord>, StorageError> {
-    let mut tx = db.begin_write().await?;
-    let verifications: Vec<_> = jobs
-        .iter()
+/// The verification log rows of `jobs`, in order.
+fn log_rows(jobs: &[Job]) -> Vec<crate::storage::verify::LogRow<'_>> {
+    jobs.iter()
         .flat_map(|j| &j.companions)
         .map(|c| match c {
             Companion::Verification(entry) => entry.row(),
         })
-        .collect();
-    crate::storage::verify::log_all(&mut tx, db.backend(), &verifications).await?;
+        .collect()
+}
+
+/// The general way, on both backends: a pooled write transaction that reads the head.
+async fn write_all(db: &Db, jobs: &[Job]) -> Result<Vec<AuditRecord>, StorageError> {
+    let mut tx = db.begin_write().await?;
+    crate::storage::verify::log_all(&mut tx, db.backend(), &log_rows(jobs)).await?;
     let records = jobs.iter().map(|j| j.record.clone()).collect();
     let sealed = crate::storage::audit::append_all(&mut tx, db.backend(), records).await?;
     tx.commit().await?;
     Ok(sealed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::{Channel, Outcome};
+    use crate::config::DatabaseUrl;
+
+    fn record(action: &str) -> NewRecord {
+        NewRecord {
+            actor: "tester".into(),
+            actor_kind: "cli".into(),
+            token_id: None,
+            channel: Channel::Cli,
+            action: action.into(),
+            target: vec![],
+            params: serde_json::json!({}),
+            outcome: Outcome::Ok,
+            status: None,
+            result_digest: None,
+            rows: None,
+            purpose: None,
+            client_addr: None,
+        }
+    }
+
+    fn verification(serial: &str) -> Companion {
+        Companion::Verification(crate::storage::verify::LogEntry {
+            corr_uuid: uuid::Uuid::new_v4().to_string(),
+            requested_at: crate::storage::now_text(),
+            requester: "tester".into(),
+            channel: "rest".into(),
+            req_gln: None,
+            context: None,
+            gtin: "00614141000005".into(),
+            lot: Some("L1".into()),
+            serial: serial.into(),
+            expiry: None,
+            verified: false,
+            failure_reason: Some("No_match_GTIN_Serial"),
+            additional_info: None,
+            answer: "{}".into(),
+            investigation: None,
+        })
+    }
+
+    /// The one-round-trip batches chain onto the head the writer last wrote; when another
+    /// writer appended in between, the batch is refused whole and written the general way,
+    /// and the chain and the log stay whole.
+    #[tokio::test]
+    async fn batches_follow_a_head_moved_by_another_writer() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let db = Db::connect(&DatabaseUrl::sqlite_file(&dir.path().join("a.db")), 4)
+            .await
+            .expect("connect");
+        db.migrate().await.expect("migrate");
+        let writer = AuditWriter::start(db.clone(), Arc::new(Metrics::new()));
+        let first = writer
+            .write(record("first"), vec![verification("S1")])
+            .await
+            .expect("first");
+        // The second batch takes the one-round-trip way (the writer knows the head).
+        let second = writer
+            .write(
+                record("second"),
+                vec![verification("S2"), verification("S3")],
+            )
+            .await
+            .expect("second");
+        assert_eq!(
+            (first.seq + 1, &first.hash),
+            (second.seq, &second.prev_hash)
+        );
+        // Another writer appends behind the writer's back.
+        let mut tx = db.begin_write().await.expect("begin");
+        let other = crate::storage::audit::append(&mut tx, record("other"))
+            .await
+            .expect("append");
+        tx.commit().await.expect("commit");
+        let third = writer
+            .write(record("third"), vec![verification("S4")])
+            .await
+            .expect("third");
+        assert_eq!(third.seq, other.seq + 1);
+        assert_eq!(third.prev_hash, other.hash);
+        let fourth = writer
+            .write(record("fourth"), vec![])
+            .await
+            .expect("fourth");
+        assert_eq!(
+            (third.seq + 1, &third.hash),
+            (fourth.seq, &fourth.prev_hash)
+        );
+        let summary = crate::services::audit::verify_chain_only(&db, 1)
+            .await
+            .expect("storage")
+            .expect("the chain is whole");
+        assert_eq!(summary.records, 5);
+        let logged: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM verifications")
+            .fetch_one(db.pool())
+            .await
+            .expect("count");
+        assert_eq!(logged, 4, "each verification logged once");
+    }
 }

@@ -7,7 +7,8 @@
 
 use sqlx::{AnyConnection, Row as _};
 
-use super::{StorageError, now_text};
+use super::verify::{LOG_ROWS_PER_STATEMENT, LogRow, bind_log, log_insert};
+use super::{AnyQuery, Backend, StorageError, now_text};
 use crate::audit::{AuditRecord, Channel, Checkpoint, NewRecord, Outcome};
 
 /// Appends `record` to the trail, in the caller's transaction, and returns it sealed.
@@ -53,6 +54,56 @@ pub async fn append(
     Ok(sealed)
 }
 
+/// Rows of `audit_records` per statement: 17 binds each, under SQLite's 32,766.
+const RECORDS_PER_STATEMENT: usize = 1900;
+
+/// `INSERT` of `n` records. On SQLite, `INSERT OR ROLLBACK` with anonymous placeholders (why:
+/// `super::write_verb`, `super::values`): the rows follow the head their writer holds, so a
+/// conflict means another writer moved the head, and the transaction ends whole.
+fn records_insert(backend: Backend, n: usize) -> String {
+    format!(
+        "{} audit_records (seq, time, actor, actor_kind, token_id, channel, action, target, \
+         params, outcome, status, result_digest, rows, purpose, client_addr, prev_hash, hash) {}",
+        super::write_verb(backend, false),
+        super::values(backend, n, 17)
+    )
+}
+
+/// Binds a row of [`records_insert`].
+fn bind_record<'q>(query: AnyQuery<'q>, s: &AuditRecord) -> AnyQuery<'q> {
+    query
+        .bind(s.seq)
+        .bind(s.time.clone())
+        .bind(s.actor.clone())
+        .bind(s.actor_kind.clone())
+        .bind(s.token_id.clone())
+        .bind(s.channel.as_str())
+        .bind(s.action.clone())
+        .bind(serde_json::to_string(&s.target).unwrap_or_else(|_| "[]".into()))
+        .bind(crate::audit::canonical::to_string(&s.params))
+        .bind(s.outcome.as_str())
+        .bind(s.status)
+        .bind(s.result_digest.clone())
+        .bind(s.rows)
+        .bind(s.purpose.clone())
+        .bind(s.client_addr.clone())
+        .bind(s.prev_hash.clone())
+        .bind(s.hash.clone())
+}
+
+/// Seals `records` in order after the head `(seq, hash)`.
+fn seal_after(head: (i64, String), records: Vec<NewRecord>) -> Vec<AuditRecord> {
+    let (mut seq, mut prev) = head;
+    let mut sealed = Vec::with_capacity(records.len());
+    for record in records {
+        seq += 1;
+        let s = record.seal(seq, now_text(), prev);
+        prev = s.hash.clone();
+        sealed.push(s);
+    }
+    sealed
+}
+
 /// Appends `records` in order, in three statements whatever their number: the head is read
 /// (and locked on PostgreSQL; the caller's write transaction holds SQLite's lock), the records
 /// are sealed in memory one after the other, inserted with one multi-row statement, and the
@@ -61,68 +112,82 @@ pub async fn append(
 /// most of a request's cost.
 pub async fn append_all(
     conn: &mut AnyConnection,
-    backend: super::Backend,
+    backend: Backend,
     records: Vec<NewRecord>,
 ) -> Result<Vec<AuditRecord>, StorageError> {
     let lock = match backend {
-        super::Backend::Postgres => " FOR UPDATE",
-        super::Backend::Sqlite => "",
+        Backend::Postgres => " FOR UPDATE",
+        Backend::Sqlite => "",
     };
-    let (mut seq, mut prev): (i64, String) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    let head: (i64, String) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT seq, hash FROM audit_head WHERE id = 1{lock}"
     )))
     .fetch_one(&mut *conn)
     .await?;
-    let mut sealed = Vec::with_capacity(records.len());
-    for record in records {
-        seq += 1;
-        let s = record.seal(seq, now_text(), prev);
-        prev = s.hash.clone();
-        sealed.push(s);
-    }
-    // At most 1,900 rows per statement: 17 binds each, under SQLite's 32,766. On SQLite,
-    // `INSERT OR ROLLBACK` with anonymous placeholders (why: `super::write_verb`,
-    // `super::values`): the rows follow the head read under the write lock, so none can
-    // conflict, and a failure ends the transaction whole.
-    for chunk in sealed.chunks(1900) {
-        let sql = format!(
-            "{} audit_records (seq, time, actor, actor_kind, token_id, channel, action, target, \
-             params, outcome, status, result_digest, rows, purpose, client_addr, prev_hash, \
-             hash) {}",
-            super::write_verb(backend, false),
-            super::values(backend, chunk.len(), 17)
-        );
+    let sealed = seal_after(head, records);
+    for chunk in sealed.chunks(RECORDS_PER_STATEMENT) {
         // The text holds placeholders only; every value is bound.
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(records_insert(backend, chunk.len())));
         for s in chunk {
-            query = query
-                .bind(s.seq)
-                .bind(s.time.clone())
-                .bind(s.actor.clone())
-                .bind(s.actor_kind.clone())
-                .bind(s.token_id.clone())
-                .bind(s.channel.as_str())
-                .bind(s.action.clone())
-                .bind(serde_json::to_string(&s.target).unwrap_or_else(|_| "[]".into()))
-                .bind(crate::audit::canonical::to_string(&s.params))
-                .bind(s.outcome.as_str())
-                .bind(s.status)
-                .bind(s.result_digest.clone())
-                .bind(s.rows)
-                .bind(s.purpose.clone())
-                .bind(s.client_addr.clone())
-                .bind(s.prev_hash.clone())
-                .bind(s.hash.clone());
+            query = bind_record(query, s);
         }
         query.execute(&mut *conn).await?;
     }
-    if !sealed.is_empty() {
+    if let Some(last) = sealed.last() {
         sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
-            .bind(seq)
-            .bind(&prev)
+            .bind(last.seq)
+            .bind(&last.hash)
             .execute(&mut *conn)
             .await?;
     }
+    Ok(sealed)
+}
+
+/// SQLite only: a whole group commit (its verification log rows, its records after `head`, the
+/// head's move) as one transaction sent to the connection in one statement list, so one round
+/// trip to the connection's worker thread instead of six. `head` is the head as the caller
+/// last wrote it; if another writer has appended since, the first record's sequence number is
+/// taken, `INSERT OR ROLLBACK` ends the transaction, and the caller must read the head again
+/// ([`append_all`]). After any error the connection may still be in the transaction: the
+/// caller must not reuse it (the audit writer closes it).
+pub async fn append_all_sqlite_at(
+    conn: &mut AnyConnection,
+    head: (i64, String),
+    records: Vec<NewRecord>,
+    log: &[LogRow<'_>],
+) -> Result<Vec<AuditRecord>, StorageError> {
+    let sealed = seal_after(head, records);
+    let (Some(last), true, true) = (
+        sealed.last(),
+        sealed.len() <= RECORDS_PER_STATEMENT,
+        log.len() <= LOG_ROWS_PER_STATEMENT,
+    ) else {
+        return Err(StorageError::Conflict(format!(
+            "a batch of {} records and {} log rows is not written in one statement list",
+            sealed.len(),
+            log.len()
+        )));
+    };
+    let mut sql = String::from("BEGIN IMMEDIATE; ");
+    if !log.is_empty() {
+        sql.push_str(&log_insert(Backend::Sqlite, log.len()));
+        sql.push_str("; ");
+    }
+    sql.push_str(&records_insert(Backend::Sqlite, sealed.len()));
+    sql.push_str("; UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1; COMMIT");
+    // The text holds placeholders only; every value is bound, in statement order.
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for row in log {
+        query = bind_log(query, row);
+    }
+    for s in &sealed {
+        query = bind_record(query, s);
+    }
+    query
+        .bind(last.seq)
+        .bind(last.hash.clone())
+        .execute(&mut *conn)
+        .await?;
     Ok(sealed)
 }
 
@@ -301,4 +366,104 @@ pub async fn last_checkpoint_seq(conn: &mut AnyConnection) -> Result<i64, Storag
         .fetch_one(&mut *conn)
         .await?;
     Ok(seq.unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::Connection as _;
+
+    use super::*;
+    use crate::config::DatabaseUrl;
+    use crate::storage::Db;
+
+    fn record(action: &str) -> NewRecord {
+        NewRecord {
+            actor: "tester".into(),
+            actor_kind: "cli".into(),
+            token_id: None,
+            channel: Channel::Cli,
+            action: action.into(),
+            target: vec![],
+            params: serde_json::json!({"k": action}),
+            outcome: Outcome::Ok,
+            status: None,
+            result_digest: None,
+            rows: None,
+            purpose: None,
+            client_addr: None,
+        }
+    }
+
+    fn log_row(serial: &str) -> LogRow<'_> {
+        LogRow {
+            corr_uuid: "c",
+            requested_at: "2026-12-08T00:00:00Z",
+            requester: "tester",
+            channel: "rest",
+            req_gln: None,
+            context: None,
+            gtin: "00614141000005",
+            lot: Some("L1"),
+            serial,
+            expiry: None,
+            verified: true,
+            failure_reason: None,
+            additional_info: None,
+            answer: "{}",
+            investigation: None,
+        }
+    }
+
+    async fn count(db: &Db, table: &str) -> i64 {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+            .fetch_one(db.pool())
+            .await
+            .expect("count")
+    }
+
+    /// One statement list writes the log rows, the records after the given head and the new
+    /// head; given a head another writer has moved, it writes nothing.
+    #[tokio::test]
+    async fn a_batch_in_one_round_trip_chains_or_changes_nothing() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let db = Db::connect(&DatabaseUrl::sqlite_file(&dir.path().join("a.db")), 2)
+            .await
+            .expect("connect");
+        db.migrate().await.expect("migrate");
+        let mut conn = db.pool().acquire().await.expect("connection").detach();
+        let start = head(&mut conn).await.expect("head");
+        let (records_before, log_before) = (
+            count(&db, "audit_records").await,
+            count(&db, "verifications").await,
+        );
+
+        let sealed = append_all_sqlite_at(
+            &mut conn,
+            start.clone(),
+            vec![record("a"), record("b")],
+            &[log_row("S1"), log_row("S2")],
+        )
+        .await
+        .expect("one round trip");
+        assert_eq!(sealed.len(), 2);
+        assert_eq!(
+            (sealed[0].seq, &sealed[0].prev_hash),
+            (start.0 + 1, &start.1)
+        );
+        assert_eq!(sealed[1].prev_hash, sealed[0].hash);
+        let moved = head(&mut conn).await.expect("head");
+        assert_eq!(moved, (sealed[1].seq, sealed[1].hash.clone()));
+        assert_eq!(count(&db, "audit_records").await, records_before + 2);
+        assert_eq!(count(&db, "verifications").await, log_before + 2);
+
+        // A stale head: the first sequence number is taken, and nothing is written.
+        let stale =
+            append_all_sqlite_at(&mut conn, start, vec![record("c")], &[log_row("S3")]).await;
+        assert!(stale.is_err(), "a stale head must be refused");
+        conn.close().await.expect("close");
+        assert_eq!(count(&db, "audit_records").await, records_before + 2);
+        assert_eq!(count(&db, "verifications").await, log_before + 2);
+        let mut conn = db.pool().acquire().await.expect("connection");
+        assert_eq!(head(&mut conn).await.expect("head"), moved);
+    }
 }

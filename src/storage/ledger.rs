@@ -10,7 +10,7 @@
 use sqlx::{AnyConnection, AssertSqlSafe, Row as _};
 
 use super::capture::dialect;
-use super::{Backend, StorageError, values, write_verb};
+use super::{AnyQuery, Backend, StorageError, values, write_verb};
 
 /// Rows per write statement: at 16 columns, 16,000 binds, under SQLite's limit of 32,766 and
 /// PostgreSQL's 65,535.
@@ -149,8 +149,6 @@ pub async fn open_intervals(
         })
         .collect()
 }
-
-type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
 
 /// Runs one statement per `per_statement` rows: `sql(n)` is the statement for n rows, `bind`
 /// adds a row's values in placeholder order.

@@ -36,6 +36,9 @@ use sqlx::{AnyPool, Connection as _, Transaction};
 
 use crate::config::DatabaseUrl;
 
+/// A statement with its binds, as built by the storage helpers that share bind code.
+pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+
 /// Which database is behind the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

@@ -4,7 +4,7 @@
 use sqlx::{AnyConnection, AssertSqlSafe, Row as _};
 
 use super::capture::dialect;
-use super::{Backend, StorageError};
+use super::{AnyQuery, Backend, StorageError};
 
 /// What verification needs of a serial's ledger row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -188,42 +188,56 @@ impl LogEntry {
     }
 }
 
-/// Appends verifications to the log in one statement per 1,000 rows, in the caller's
-/// transaction. On SQLite the statement is `INSERT OR ROLLBACK` with anonymous placeholders
-/// (why: [`super::write_verb`], [`super::values`]): a log row cannot conflict with a stored one,
-/// so a failure ends the caller's transaction, which the audit writer then retries row by row.
+/// `INSERT` of `n` verification log rows (`OR ROLLBACK` on SQLite: see [`log_all`]), for
+/// [`bind_log`].
+pub(crate) fn log_insert(backend: Backend, n: usize) -> String {
+    format!(
+        "{} verifications (corr_uuid, requested_at, requester, channel, req_gln, context, gtin, \
+         lot, serial, expiry, verified, failure_reason, additional_info, answer, \
+         investigation_id) {}",
+        super::write_verb(backend, false),
+        super::values(backend, n, 15)
+    )
+}
+
+/// Binds a row of [`log_insert`].
+pub(crate) fn bind_log<'q>(query: AnyQuery<'q>, row: &LogRow<'_>) -> AnyQuery<'q> {
+    query
+        .bind(row.corr_uuid.to_owned())
+        .bind(row.requested_at.to_owned())
+        .bind(row.requester.to_owned())
+        .bind(row.channel.to_owned())
+        .bind(row.req_gln.map(str::to_owned))
+        .bind(row.context.map(str::to_owned))
+        .bind(row.gtin.to_owned())
+        .bind(row.lot.map(str::to_owned))
+        .bind(row.serial.to_owned())
+        .bind(row.expiry.map(str::to_owned))
+        .bind(i64::from(row.verified))
+        .bind(row.failure_reason)
+        .bind(row.additional_info)
+        .bind(row.answer.to_owned())
+        .bind(row.investigation)
+}
+
+/// Rows of the log per statement: 15 binds each, 15,000 in all.
+pub(crate) const LOG_ROWS_PER_STATEMENT: usize = 1000;
+
+/// Appends verifications to the log in one statement per [`LOG_ROWS_PER_STATEMENT`] rows, in
+/// the caller's transaction. On SQLite the statement is `INSERT OR ROLLBACK` with anonymous
+/// placeholders (why: [`super::write_verb`], [`super::values`]): a log row cannot conflict with
+/// a stored one, so a failure ends the caller's transaction, which the audit writer then
+/// retries row by row.
 pub async fn log_all(
     conn: &mut AnyConnection,
     backend: Backend,
     rows: &[LogRow<'_>],
 ) -> Result<(), StorageError> {
-    for chunk in rows.chunks(1000) {
-        let sql = format!(
-            "{} verifications (corr_uuid, requested_at, requester, channel, req_gln, context, \
-             gtin, lot, serial, expiry, verified, failure_reason, additional_info, answer, \
-             investigation_id) {}",
-            super::write_verb(backend, false),
-            super::values(backend, chunk.len(), 15)
-        );
+    for chunk in rows.chunks(LOG_ROWS_PER_STATEMENT) {
         // The text holds placeholders only; every value is bound.
-        let mut query = sqlx::query(AssertSqlSafe(sql));
+        let mut query = sqlx::query(AssertSqlSafe(log_insert(backend, chunk.len())));
         for row in chunk {
-            query = query
-                .bind(row.corr_uuid.to_owned())
-                .bind(row.requested_at.to_owned())
-                .bind(row.requester.to_owned())
-                .bind(row.channel.to_owned())
-                .bind(row.req_gln.map(str::to_owned))
-                .bind(row.context.map(str::to_owned))
-                .bind(row.gtin.to_owned())
-                .bind(row.lot.map(str::to_owned))
-                .bind(row.serial.to_owned())
-                .bind(row.expiry.map(str::to_owned))
-                .bind(i64::from(row.verified))
-                .bind(row.failure_reason)
-                .bind(row.additional_info)
-                .bind(row.answer.to_owned())
-                .bind(row.investigation);
+            query = bind_log(query, row);
         }
         query.execute(&mut *conn).await?;
     }

@@ -221,45 +221,12 @@ async fn write_all(db: &Db, jobs: &[Job]) -> Result<Vec<AuditRecord>, StorageErr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::{Channel, Outcome};
     use crate::config::DatabaseUrl;
 
-    fn record(action: &str) -> NewRecord {
-        NewRecord {
-            actor: "tester".into(),
-            actor_kind: "cli".into(),
-            token_id: None,
-            channel: Channel::Cli,
-            action: action.into(),
-            target: vec![],
-            params: serde_json::json!({}),
-            outcome: Outcome::Ok,
-            status: None,
-            result_digest: None,
-            rows: None,
-            purpose: None,
-            client_addr: None,
-        }
-    }
+    use crate::audit::record::tests::sample as record;
 
     fn verification(serial: &str) -> Companion {
-        Companion::Verification(crate::storage::verify::LogEntry {
-            corr_uuid: uuid::Uuid::new_v4().to_string(),
-            requested_at: crate::storage::now_text(),
-            requester: "tester".into(),
-            channel: "rest".into(),
-            req_gln: None,
-            context: None,
-            gtin: "00614141000005".into(),
-            lot: Some("L1".into()),
-            serial: serial.into(),
-            expiry: None,
-            verified: false,
-            failure_reason: Some("No_match_GTIN_Serial"),
-            additional_info: None,
-            answer: "{}".into(),
-            investigation: None,
-        })
+        Companion::Verification(crate::storage::verify::tests::sample(serial))
     }
 
     /// The one-round-trip batches chain onto the head the writer last wrote; when another
@@ -274,15 +241,12 @@ mod tests {
         db.migrate().await.expect("migrate");
         let writer = AuditWriter::start(db.clone(), Arc::new(Metrics::new()));
         let first = writer
-            .write(record("first"), vec![verification("S1")])
+            .write(record(1), vec![verification("S1")])
             .await
             .expect("first");
         // The second batch takes the one-round-trip way (the writer knows the head).
         let second = writer
-            .write(
-                record("second"),
-                vec![verification("S2"), verification("S3")],
-            )
+            .write(record(2), vec![verification("S2"), verification("S3")])
             .await
             .expect("second");
         assert_eq!(
@@ -291,20 +255,17 @@ mod tests {
         );
         // Another writer appends behind the writer's back.
         let mut tx = db.begin_write().await.expect("begin");
-        let other = crate::storage::audit::append(&mut tx, record("other"))
+        let other = crate::storage::audit::append(&mut tx, record(3))
             .await
             .expect("append");
         tx.commit().await.expect("commit");
         let third = writer
-            .write(record("third"), vec![verification("S4")])
+            .write(record(4), vec![verification("S4")])
             .await
             .expect("third");
         assert_eq!(third.seq, other.seq + 1);
         assert_eq!(third.prev_hash, other.hash);
-        let fourth = writer
-            .write(record("fourth"), vec![])
-            .await
-            .expect("fourth");
+        let fourth = writer.write(record(5), vec![]).await.expect("fourth");
         assert_eq!(
             (third.seq + 1, &third.hash),
             (fourth.seq, &fourth.prev_hash)

@@ -376,43 +376,8 @@ mod tests {
     use crate::config::DatabaseUrl;
     use crate::storage::Db;
 
-    fn record(action: &str) -> NewRecord {
-        NewRecord {
-            actor: "tester".into(),
-            actor_kind: "cli".into(),
-            token_id: None,
-            channel: Channel::Cli,
-            action: action.into(),
-            target: vec![],
-            params: serde_json::json!({"k": action}),
-            outcome: Outcome::Ok,
-            status: None,
-            result_digest: None,
-            rows: None,
-            purpose: None,
-            client_addr: None,
-        }
-    }
-
-    fn log_row(serial: &str) -> LogRow<'_> {
-        LogRow {
-            corr_uuid: "c",
-            requested_at: "2026-12-08T00:00:00Z",
-            requester: "tester",
-            channel: "rest",
-            req_gln: None,
-            context: None,
-            gtin: "00614141000005",
-            lot: Some("L1"),
-            serial,
-            expiry: None,
-            verified: true,
-            failure_reason: None,
-            additional_info: None,
-            answer: "{}",
-            investigation: None,
-        }
-    }
+    use crate::audit::record::tests::sample as record;
+    use crate::storage::verify::tests::sample as log_entry;
 
     async fn count(db: &Db, table: &str) -> i64 {
         sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
@@ -437,11 +402,12 @@ mod tests {
             count(&db, "verifications").await,
         );
 
+        let entries = [log_entry("S1"), log_entry("S2"), log_entry("S3")];
         let sealed = append_all_sqlite_at(
             &mut conn,
             start.clone(),
-            vec![record("a"), record("b")],
-            &[log_row("S1"), log_row("S2")],
+            vec![record(1), record(2)],
+            &[entries[0].row(), entries[1].row()],
         )
         .await
         .expect("one round trip");
@@ -458,7 +424,7 @@ mod tests {
 
         // A stale head: the first sequence number is taken, and nothing is written.
         let stale =
-            append_all_sqlite_at(&mut conn, start, vec![record("c")], &[log_row("S3")]).await;
+            append_all_sqlite_at(&mut conn, start, vec![record(3)], &[entries[2].row()]).await;
         assert!(stale.is_err(), "a stale head must be refused");
         conn.close().await.expect("close");
         assert_eq!(count(&db, "audit_records").await, records_before + 2);

@@ -223,11 +223,11 @@ pub(crate) fn bind_log<'q>(query: AnyQuery<'q>, row: &LogRow<'_>) -> AnyQuery<'q
 /// Rows of the log per statement: 15 binds each, 15,000 in all.
 pub(crate) const LOG_ROWS_PER_STATEMENT: usize = 1000;
 
-/// Appends verifications to the log in one statement per [`LOG_ROWS_PER_STATEMENT`] rows, in
-/// the caller's transaction. On SQLite the statement is `INSERT OR ROLLBACK` with anonymous
-/// placeholders (why: [`super::write_verb`], [`super::values`]): a log row cannot conflict with
-/// a stored one, so a failure ends the caller's transaction, which the audit writer then
-/// retries row by row.
+/// Appends verifications to the log in one statement per 1,000 rows, in the caller's
+/// transaction. On SQLite the statement is `INSERT OR ROLLBACK` with anonymous placeholders
+/// (why: `storage::write_verb`, `storage::values`): a log row cannot conflict with a stored
+/// one, so a failure ends the caller's transaction, which the audit writer then retries row by
+/// row.
 pub async fn log_all(
     conn: &mut AnyConnection,
     backend: Backend,
@@ -323,4 +323,30 @@ pub async fn extend_expiry(
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::LogEntry;
+
+    /// A log entry of a failed verification of `serial`, for tests of the writers.
+    pub(crate) fn sample(serial: &str) -> LogEntry {
+        LogEntry {
+            corr_uuid: uuid::Uuid::new_v4().to_string(),
+            requested_at: crate::storage::now_text(),
+            requester: "tester".into(),
+            channel: "rest".into(),
+            req_gln: None,
+            context: None,
+            gtin: "00614141000005".into(),
+            lot: Some("L1".into()),
+            serial: serial.into(),
+            expiry: None,
+            verified: false,
+            failure_reason: Some("No_match_GTIN_Serial"),
+            additional_info: None,
+            answer: "{}".into(),
+            investigation: None,
+        }
+    }
 }

@@ -21,30 +21,17 @@ pub async fn append(
             .fetch_one(&mut *conn)
             .await?;
     let sealed = record.seal(seq, now_text(), prev);
-    let target = serde_json::to_string(&sealed.target).unwrap_or_else(|_| "[]".into());
-    let params = crate::audit::canonical::to_string(&sealed.params);
-    sqlx::query(
-        "INSERT INTO audit_records (seq, time, actor, actor_kind, token_id, channel, action, target, \
-         params, outcome, status, result_digest, rows, purpose, client_addr, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+    // Numbered placeholders and a plain INSERT: one row, on either backend, inside a caller's
+    // transaction that may go on after a failure.
+    bind_record(
+        sqlx::query(
+            "INSERT INTO audit_records (seq, time, actor, actor_kind, token_id, channel, action, \
+             target, params, outcome, status, result_digest, rows, purpose, client_addr, \
+             prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+        ),
+        &sealed,
     )
-    .bind(sealed.seq)
-    .bind(&sealed.time)
-    .bind(&sealed.actor)
-    .bind(&sealed.actor_kind)
-    .bind(sealed.token_id.as_deref())
-    .bind(sealed.channel.as_str())
-    .bind(&sealed.action)
-    .bind(&target)
-    .bind(&params)
-    .bind(sealed.outcome.as_str())
-    .bind(sealed.status)
-    .bind(sealed.result_digest.as_deref())
-    .bind(sealed.rows)
-    .bind(sealed.purpose.as_deref())
-    .bind(sealed.client_addr.as_deref())
-    .bind(&sealed.prev_hash)
-    .bind(&sealed.hash)
     .execute(&mut *conn)
     .await?;
     sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")

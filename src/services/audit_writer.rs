@@ -152,9 +152,10 @@ impl Writer {
                 let mut conn = self.db.pool().acquire().await?.detach();
                 // The commit that takes the write-ahead log past this many pages copies it into
                 // the database file before it returns. At SQLite's 1,000 pages (16 MB here)
-                // one batch in a hundred waited 5-50 ms for the copy, and so did every request
-                // queued behind it: the half-load p99 (10-12 ms). A copy every 100 pages is a
-                // tenth the size (p99 4.8-6.3 ms, peak unchanged; 30 pages measured no better).
+                // about one batch in a hundred took 5-50 ms, the rate of those copies, and every
+                // request queued behind it waited: the half-load p99 (10-12 ms). A copy every
+                // 100 pages is a tenth the size (p99 4.8-6.3 ms, peak unchanged; 30 pages
+                // measured no better).
                 sqlx::query("PRAGMA wal_autocheckpoint = 100")
                     .execute(&mut conn)
                     .await?;
